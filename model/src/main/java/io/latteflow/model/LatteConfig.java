@@ -1,0 +1,170 @@
+package io.latteflow.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Every size and switch of a LaTtE-Flow model; saved as {@code config.json} in a checkpoint.
+ * L = {@code numLayers}, K = {@code groups}, M = L / K.
+ *
+ * <pre>{@code
+ * LatteConfig cfg = LatteConfig.tiny().withGroups(1).withResidualAttention(false); // Vanilla twin
+ * }</pre>
+ *
+ * @param variant            Couple or Blend
+ * @param vocabSize          text vocabulary including special tokens
+ * @param hiddenSize         d
+ * @param numLayers          L
+ * @param numHeads           H (query heads)
+ * @param numKvHeads         H_kv (grouped-query attention)
+ * @param intermediateSize   SwiGLU width
+ * @param ropeTheta          rotary base of the text decoder
+ * @param rmsNormEps         RMSNorm epsilon
+ * @param maxContextTokens   longest prompt (caption or question with its image) the model accepts
+ * @param visionDepth        ViT blocks
+ * @param visionHidden       ViT width
+ * @param visionHeads        ViT heads
+ * @param visionMlpRatio     ViT MLP width / ViT width
+ * @param patchSize          ViT patch side in pixels
+ * @param temporalPatchSize  frames per ViT patch (Qwen2-VL: 2; a still image is repeated)
+ * @param spatialMergeSize   patch merger window side (2 = 2x2)
+ * @param imageSize          side of the square image the VLM reads
+ * @param groups             K timestep-expert groups
+ * @param residualAttention  timestep-conditioned residual attention on/off (eq. 3)
+ * @param overlap            training-interval overlap in tau steps (of 1000)
+ * @param genImageSize       side of the generated square image
+ * @param latentPatch        pixel patch side of the pixel codec
+ * @param latentChannels     latent channels (3 for the pixel codec)
+ * @param timeEmbedDim       sinusoidal timestep features
+ * @param defaultSteps       Euler steps when a request does not say
+ * @param defaultCfg         guidance scale when a request does not say
+ * @param condDropout        share of training samples whose caption is replaced by the empty one
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record LatteConfig(
+        Variant variant,
+        int vocabSize, int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize,
+        double ropeTheta, double rmsNormEps, int maxContextTokens,
+        int visionDepth, int visionHidden, int visionHeads, int visionMlpRatio,
+        int patchSize, int temporalPatchSize, int spatialMergeSize, int imageSize,
+        int groups, boolean residualAttention, int overlap,
+        int genImageSize, int latentPatch, int latentChannels, int timeEmbedDim,
+        int defaultSteps, double defaultCfg, double condDropout) {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    public LatteConfig {
+        require(variant != null, "variant must be COUPLE or BLEND");
+        require(vocabSize > 0 && hiddenSize > 0 && numLayers > 0 && intermediateSize > 0, "sizes must be positive");
+        require(numHeads > 0 && hiddenSize % numHeads == 0, "hiddenSize " + hiddenSize + " must be divisible by numHeads " + numHeads);
+        require(numKvHeads > 0 && numHeads % numKvHeads == 0, "numHeads " + numHeads + " must be divisible by numKvHeads " + numKvHeads);
+        require((hiddenSize / numHeads) % 4 == 0, "head dim " + hiddenSize / numHeads + " must be divisible by 4 (M-RoPE sections)");
+        require(groups > 0 && numLayers % groups == 0, "numLayers " + numLayers + " must be divisible by groups " + groups);
+        require(overlap >= 0 && overlap < 1000 / groups, "overlap " + overlap + " must be in [0, " + 1000 / groups + ")");
+        require(visionHidden % visionHeads == 0 && (visionHidden / visionHeads) % 4 == 0, "vision head dim must be divisible by 4");
+        require(patchSize > 0 && spatialMergeSize > 0 && imageSize % (patchSize * spatialMergeSize) == 0, "imageSize " + imageSize + " must be divisible by patchSize*spatialMergeSize");
+        require(latentPatch > 0 && genImageSize % latentPatch == 0, "genImageSize " + genImageSize + " must be divisible by latentPatch " + latentPatch);
+        require(patchSize > 0 && spatialMergeSize > 0 && latentPatch > 0 && temporalPatchSize > 0, "patch sizes must be positive");
+        int grid = imageSize / patchSize / spatialMergeSize;
+        require(maxContextTokens > grid * grid + 4, "maxContextTokens " + maxContextTokens + " leaves no room for a question after " + grid * grid + " image tokens");
+        require(condDropout >= 0 && condDropout < 1, "condDropout must be in [0, 1)");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException("Invalid LatteConfig: " + message);
+    }
+
+    /** A few-thousand-parameter model for unit tests. */
+    public static LatteConfig tiny() {
+        return new LatteConfig(Variant.COUPLE, 64, 32, 4, 4, 2, 64, 10000, 1e-6, 48,
+                1, 32, 2, 2, 4, 2, 2, 16, 2, true, 100, 8, 2, 3, 64, 8, 3.0, 0.1);
+    }
+
+    /** The benchmark size: L = 8, d = 256, 4 heads, K = 4, 32x32 images as 64 latent tokens. */
+    public static LatteConfig bench() {
+        return new LatteConfig(Variant.COUPLE, 512, 256, 8, 4, 2, 768, 10000, 1e-6, 64,
+                2, 128, 4, 2, 4, 2, 2, 32, 4, true, 100, 32, 4, 3, 256, 20, 5.0, 0.1);
+    }
+
+    /** The paper's scale: Qwen2-VL-2B backbone, K = 4, M = 7 (the latent codec is DC-AE in a later release). */
+    public static LatteConfig paper() {
+        return new LatteConfig(Variant.COUPLE, 151936, 1536, 28, 12, 2, 8960, 1e6, 1e-6, 4096,
+                32, 1280, 16, 4, 14, 2, 2, 448, 4, true, 100, 256, 32, 3, 256, 40, 5.0, 0.1);
+    }
+
+    public static LatteConfig preset(String name) {
+        return switch (name) {
+            case "tiny" -> tiny();
+            case "bench" -> bench();
+            case "paper" -> paper();
+            default -> throw new IllegalArgumentException("Unknown preset '" + name + "' (tiny, bench, paper)");
+        };
+    }
+
+    @JsonIgnore public int headDim() { return hiddenSize / numHeads; }
+    @JsonIgnore public int layersPerGroup() { return numLayers / groups; }
+    @JsonIgnore public int visionHeadDim() { return visionHidden / visionHeads; }
+    @JsonIgnore public int visionGrid() { return imageSize / patchSize; }
+    @JsonIgnore public int visionPatches() { return visionGrid() * visionGrid(); }
+    @JsonIgnore public int imageTokens() { return visionPatches() / (spatialMergeSize * spatialMergeSize); }
+    @JsonIgnore public int latentGrid() { return genImageSize / latentPatch; }
+    @JsonIgnore public int latentTokens() { return latentGrid() * latentGrid(); }
+    @JsonIgnore public int latentDim() { return latentChannels * latentPatch * latentPatch; }
+    /** M-RoPE (t, h, w) sections of the rotary half, Qwen2-VL's [16, 24, 24] scaled to this head size. */
+    @JsonIgnore public int[] mropeSection() {
+        int half = headDim() / 2, t = half / 4, h = (half - t) / 2;
+        return new int[]{t, h, half - t - h};
+    }
+
+    /**
+     * A copy with one field changed, by its JSON name, e.g. {@code with("numLayers", 12)}; the copy is validated.
+     */
+    public LatteConfig with(String field, Object value) {
+        ObjectNode node = JSON.valueToTree(this);
+        if (!node.has(field)) throw new IllegalArgumentException("LatteConfig has no field '" + field + "'");
+        node.set(field, JSON.valueToTree(value));
+        try {
+            return JSON.treeToValue(node, LatteConfig.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("Invalid LatteConfig." + field + " = " + value + ": " + rootMessage(e), e);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        while (e.getCause() != null) e = e.getCause();
+        return e.getMessage();
+    }
+
+    public LatteConfig withVariant(Variant v) { return with("variant", v); }
+    public LatteConfig withGroups(int k) { return with("overlap", Math.min(overlap, 1000 / k - 1)).with("groups", k); }
+    public LatteConfig withResidualAttention(boolean on) { return with("residualAttention", on); }
+    public LatteConfig withVocabSize(int v) { return with("vocabSize", v); }
+    /** The paper's baseline of this model: K = 1 and no residual attention ("Vanilla Couple/Blend"). */
+    public LatteConfig vanilla() { return withGroups(1).withResidualAttention(false); }
+
+    public void write(Path file) throws IOException {
+        JSON.writeValue(file.toFile(), this);
+    }
+
+    public static LatteConfig read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException("Missing model config " + file);
+        try {
+            return JSON.readValue(file.toFile(), LatteConfig.class);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("Bad model config " + file + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new IOException("Unreadable model config " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package io.latteflow.model;
+
+import io.latteflow.model.flow.EulerSampler;
+import io.latteflow.model.flow.GenerationContext;
+import io.latteflow.model.io.Checkpoint;
+import io.latteflow.model.io.LatteTokenizer;
+import io.latteflow.model.io.TokenizerBuilder;
+import io.latteflow.model.vlm.ImagePatches;
+import io.latteflow.model.vlm.PromptBatch;
+import io.latteflow.model.vlm.VisionLanguageModel;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * LaTtE-Flow: answers questions about images and draws images from captions, running one expert group of
+ * layers per sampling step.
+ *
+ * <pre>{@code
+ * try (LatteFlow flow = LatteFlow.load(Path.of("models/latte-emoji"))) {
+ *     GeneratedImage img = flow.generate(GenerationRequest.of("grinning face").withSeed(1));
+ *     Files.write(Path.of("face.png"), img.png());
+ *     String answer = flow.answer(VqaRequest.of(img.image(), "what is this?"));
+ * }
+ * }</pre>
+ *
+ * Thread safety: {@code generate} and {@code answer} may be called from many threads at once (graphs are built
+ * once and only read). Training mutates the weights in place and must not run concurrently with them.
+ */
+public final class LatteFlow implements AutoCloseable {
+    private final LatteModel model;
+    private final LatteTokenizer tokenizer;
+    private final Path tokenizerJson;
+
+    private LatteFlow(LatteModel model, LatteTokenizer tokenizer, Path tokenizerJson) {
+        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+            throw new IllegalArgumentException("Tokenizer has " + tokenizer.vocabSize() + " tokens but the model's vocabSize is "
+                    + model.config().vocabSize());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.tokenizerJson = tokenizerJson;
+    }
+
+    /** A freshly initialised model with the given tokenizer. */
+    public static LatteFlow create(LatteConfig config, long seed, Path tokenizerJson) throws IOException {
+        return new LatteFlow(LatteModel.create(config, seed), LatteTokenizer.load(tokenizerJson), tokenizerJson);
+    }
+
+    /** A freshly initialised model with a small word-level tokenizer built from a built-in caption vocabulary. */
+    public static LatteFlow create(LatteConfig config, long seed) {
+        try {
+            Path json = Files.createTempFile("latte-tokenizer", ".json");
+            json.toFile().deleteOnExit();
+            TokenizerBuilder.writeWordLevel(defaultCorpus(), config.vocabSize() - 7, json);
+            return create(config, seed, json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Loads a checkpoint directory ({@code config.json}, {@code model.safetensors}, {@code tokenizer.json}). */
+    public static LatteFlow load(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new IOException("Model directory " + dir + " does not exist");
+        LatteConfig config = LatteConfig.read(dir.resolve(Checkpoint.CONFIG));
+        Path tok = dir.resolve(Checkpoint.TOKENIZER);
+        return new LatteFlow(new LatteModel(config, Checkpoint.loadWeights(dir, config)), LatteTokenizer.load(tok), tok);
+    }
+
+    /** Saves weights as F32. */
+    public void save(Path dir) throws IOException {
+        save(dir, "F32");
+    }
+
+    /** Saves weights as F32, F16 or BF16. */
+    public void save(Path dir, String dtype) throws IOException {
+        Checkpoint.save(dir, model.config(), model.params(), tokenizerJson, dtype);
+    }
+
+    public GeneratedImage generate(GenerationRequest request) {
+        return generate(List.of(request)).get(0);
+    }
+
+    /**
+     * Generates a batch: one prefill for all captions (and their empty-caption twins for guidance), then T' steps
+     * each running one expert group on conditional and unconditional rows together. Requests with different
+     * step counts are sampled as separate batches; results keep the order of the requests.
+     */
+    public List<GeneratedImage> generate(List<GenerationRequest> requests) {
+        LatteConfig c = model.config();
+        Map<Integer, List<Integer>> bySteps = new LinkedHashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            int steps = requests.get(i).steps() == null ? c.defaultSteps() : requests.get(i).steps();
+            bySteps.computeIfAbsent(steps, s -> new ArrayList<>()).add(i);
+        }
+        GeneratedImage[] out = new GeneratedImage[requests.size()];
+        bySteps.forEach((steps, rows) -> {
+            int batch = rows.size();
+            double[] guidance = new double[batch];
+            List<int[]> contexts = new ArrayList<>();
+            float[] noise = new float[batch * c.latentTokens() * c.latentDim()];
+            int per = c.latentTokens() * c.latentDim();
+            for (int b = 0; b < batch; b++) {
+                GenerationRequest r = requests.get(rows.get(b));
+                guidance[b] = r.guidance() == null ? c.defaultCfg() : r.guidance();
+                contexts.add(captionContext(r.prompt()));
+                Random random = new Random(r.seed());
+                for (int i = 0; i < per; i++) noise[b * per + i] = (float) random.nextGaussian();
+            }
+            boolean guided = Arrays.stream(guidance).anyMatch(g -> g != 1.0);
+            if (guided) for (int b = 0; b < batch; b++) contexts.add(captionContext(""));
+            PromptBatch prompts = PromptBatch.of(c, contexts, false, tokenizer.padId());
+            GenerationContext ctx = GenerationContext.of(c, prompts, model.vlm().prefill(prompts, null));
+            INDArray x0 = Nd4j.create(noise, new long[]{batch, c.latentTokens(), c.latentDim()}, 'c');
+            INDArray x1 = EulerSampler.sample(model.groups(), model.partition(), ctx, x0, steps, guided ? guidance : null, null);
+            INDArray pixels = model.codec().decode(x1);                                  // (batch, 3, size, size)
+            for (int b = 0; b < batch; b++) {
+                GenerationRequest r = requests.get(rows.get(b));
+                INDArray img = pixels.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup();
+                out[rows.get(b)] = new GeneratedImage(r, steps, guidance[b], img);
+            }
+        });
+        return Arrays.asList(out);
+    }
+
+    public String answer(VqaRequest request) {
+        return answer(List.of(request)).get(0);
+    }
+
+    /** Answers a batch with one prefill and KV-cached decoding; requests with different decoding settings run apart. */
+    public List<String> answer(List<VqaRequest> requests) {
+        LatteConfig c = model.config();
+        Map<VisionLanguageModel.Decoding, List<Integer>> byOptions = new LinkedHashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            VqaRequest r = requests.get(i);
+            ImagePatches.checkImage(c, r.image());
+            byOptions.computeIfAbsent(new VisionLanguageModel.Decoding(r.maxNewTokens(), r.temperature(), r.topP(),
+                    tokenizer.endOfText(), tokenizer.padId()), k -> new ArrayList<>()).add(i);
+        }
+        String[] out = new String[requests.size()];
+        byOptions.forEach((opt, rows) -> {
+            List<int[]> prompts = new ArrayList<>();
+            List<INDArray> images = new ArrayList<>();
+            long[] seeds = new long[rows.size()];
+            for (int b = 0; b < rows.size(); b++) {
+                VqaRequest r = requests.get(rows.get(b));
+                prompts.add(questionPrompt(r.question()));
+                images.add(r.image());
+                seeds[b] = r.seed();
+            }
+            PromptBatch batch = PromptBatch.of(c, prompts, true, tokenizer.padId());
+            int[][] ids = model.vlm().generate(batch, ImagePatches.patches(c, images), opt, seeds);
+            for (int b = 0; b < rows.size(); b++) out[rows.get(b)] = tokenizer.decode(ids[b]).trim();
+        });
+        return Arrays.asList(out);
+    }
+
+    /** {@code <|im_start|> caption <|vision_start|>}: the context that generation conditions on. */
+    public int[] captionContext(String caption) {
+        return concat(new int[]{tokenizer.imStart()}, tokenizer.encode(caption), new int[]{tokenizer.visionStart()});
+    }
+
+    /** {@code <|im_start|><|vision_start|> image pads <|vision_end|> question <|im_end|>}. */
+    public int[] questionPrompt(String question) {
+        int[] pads = new int[model.config().imageTokens()];
+        Arrays.fill(pads, tokenizer.imagePad());
+        return concat(new int[]{tokenizer.imStart(), tokenizer.visionStart()}, pads, new int[]{tokenizer.visionEnd()},
+                tokenizer.encode(question), new int[]{tokenizer.imEnd()});
+    }
+
+    /** An answer's ids followed by the stop token, as understanding training expects. */
+    public int[] answerTokens(String answer) {
+        return concat(tokenizer.encode(answer), new int[]{tokenizer.endOfText()});
+    }
+
+    private static int[] concat(int[]... parts) {
+        int n = 0;
+        for (int[] p : parts) n += p.length;
+        int[] out = new int[n];
+        int at = 0;
+        for (int[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    private static List<String> defaultCorpus() throws IOException {
+        try (InputStream in = LatteFlow.class.getResourceAsStream("default-corpus.txt")) {
+            if (in == null) throw new IOException("default-corpus.txt missing from the latteflow-model jar");
+            return List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
+        }
+    }
+
+    public LatteModel model() { return model; }
+    public LatteConfig config() { return model.config(); }
+    public LatteTokenizer tokenizer() { return tokenizer; }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

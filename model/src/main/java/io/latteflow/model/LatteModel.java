@@ -1,0 +1,67 @@
+package io.latteflow.model;
+
+import io.latteflow.model.flow.ExpertGroup;
+import io.latteflow.model.flow.TimestepPartition;
+import io.latteflow.model.latent.LatentCodec;
+import io.latteflow.model.latent.PixelPatchCodec;
+import io.latteflow.model.nn.LayerEvalCounter;
+import io.latteflow.model.nn.ParamStore;
+import io.latteflow.model.vlm.VisionLanguageModel;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The assembled network without text handling: backbone, expert groups, partition, latent codec and weights.
+ * {@link LatteFlow} wraps it with tokenizer and requests; trainers and benchmarks use it directly.
+ */
+public final class LatteModel {
+    private final LatteConfig config;
+    private final ParamStore params;
+    private final VisionLanguageModel vlm;
+    private final List<ExpertGroup> groups;
+    private final TimestepPartition partition;
+    private final LatentCodec codec;
+    private final LayerEvalCounter sampling = new LayerEvalCounter();
+
+    public LatteModel(LatteConfig config, ParamStore params) {
+        this.config = config;
+        this.params = params;
+        this.vlm = new VisionLanguageModel(config, params);
+        List<ExpertGroup> g = new ArrayList<>();
+        for (int k = 0; k < config.groups(); k++) g.add(new ExpertGroup(config, params, k, sampling));
+        this.groups = Collections.unmodifiableList(g);
+        this.partition = new TimestepPartition(config.groups(), config.overlap());
+        this.codec = new PixelPatchCodec(config.genImageSize(), config.latentPatch());
+    }
+
+    public static LatteModel create(LatteConfig config, long seed) {
+        return new LatteModel(config, LatteWeights.init(config, seed));
+    }
+
+    public LatteConfig config() { return config; }
+    public ParamStore params() { return params; }
+    public VisionLanguageModel vlm() { return vlm; }
+    public List<ExpertGroup> groups() { return groups; }
+    public TimestepPartition partition() { return partition; }
+    public LatentCodec codec() { return codec; }
+
+    /** Transformer-layer evaluations made by generation groups so far (counted from the ops that ran). */
+    public LayerEvalCounter samplingCounter() { return sampling; }
+
+    /** Parameters one sampling step reads: one group's layers plus its head and the timestep embedder. */
+    public long activeParamsPerStep() {
+        int g = 0;
+        return params.count(n -> n.startsWith("gen.time_embed.") || n.startsWith("gen.groups." + g + ".")
+                || ownedByGroupLayers(n, 0));
+    }
+
+    private boolean ownedByGroupLayers(String name, int group) {
+        for (int l = group * config.layersPerGroup(); l < (group + 1) * config.layersPerGroup(); l++) {
+            if (name.startsWith("gen.layers." + l + ".")) return true;
+            if (config.variant() == Variant.BLEND && name.startsWith("model.layers." + l + ".self_attn.")) return true;
+        }
+        return false;
+    }
+}

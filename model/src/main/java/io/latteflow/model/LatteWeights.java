@@ -1,0 +1,123 @@
+package io.latteflow.model;
+
+import io.latteflow.model.nn.ParamStore;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Every weight of a model, by Hugging Face name (Qwen2-VL's for the backbone; {@code gen.*} for generation),
+ * with its shape and how it starts. One list serves initialisation and checkpoint validation.
+ */
+public final class LatteWeights {
+    private LatteWeights() {
+    }
+
+    /** How a weight starts: N(0, 0.02), zeros, ones, or a copy of another weight (Couple copies VLM layers). */
+    public record Spec(long[] shape, String init, String copyOf) {
+        static Spec normal(long... s) { return new Spec(s, "normal", null); }
+        static Spec zeros(long... s) { return new Spec(s, "zeros", null); }
+        static Spec ones(long... s) { return new Spec(s, "ones", null); }
+        static Spec copy(String from, long... s) { return new Spec(s, "copy", from); }
+    }
+
+    public static Map<String, Spec> specs(LatteConfig c) {
+        Map<String, Spec> s = new LinkedHashMap<>();
+        long d = c.hiddenSize(), dh = c.headDim(), kv = (long) c.numKvHeads() * dh, ff = c.intermediateSize();
+        s.put("model.embed_tokens.weight", Spec.normal(c.vocabSize(), d));
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "model.layers." + l;
+            s.put(p + ".input_layernorm.weight", Spec.ones(d));
+            s.put(p + ".self_attn.q_proj.weight", Spec.normal(d, d));
+            s.put(p + ".self_attn.q_proj.bias", Spec.zeros(d));
+            s.put(p + ".self_attn.k_proj.weight", Spec.normal(kv, d));
+            s.put(p + ".self_attn.k_proj.bias", Spec.zeros(kv));
+            s.put(p + ".self_attn.v_proj.weight", Spec.normal(kv, d));
+            s.put(p + ".self_attn.v_proj.bias", Spec.zeros(kv));
+            s.put(p + ".self_attn.o_proj.weight", Spec.normal(d, d));
+            s.put(p + ".post_attention_layernorm.weight", Spec.ones(d));
+            s.put(p + ".mlp.gate_proj.weight", Spec.normal(ff, d));
+            s.put(p + ".mlp.up_proj.weight", Spec.normal(ff, d));
+            s.put(p + ".mlp.down_proj.weight", Spec.normal(d, ff));
+        }
+        s.put("model.norm.weight", Spec.ones(d));
+        vision(c, s);
+        generation(c, s);
+        return s;
+    }
+
+    private static void vision(LatteConfig c, Map<String, Spec> s) {
+        long e = c.visionHidden(), mlp = (long) e * c.visionMlpRatio(), merged = e * c.spatialMergeSize() * c.spatialMergeSize();
+        s.put("visual.patch_embed.proj.weight", Spec.normal(e, 3, c.temporalPatchSize(), c.patchSize(), c.patchSize()));
+        for (int i = 0; i < c.visionDepth(); i++) {
+            String p = "visual.blocks." + i;
+            s.put(p + ".norm1.weight", Spec.ones(e));
+            s.put(p + ".norm1.bias", Spec.zeros(e));
+            s.put(p + ".norm2.weight", Spec.ones(e));
+            s.put(p + ".norm2.bias", Spec.zeros(e));
+            s.put(p + ".attn.qkv.weight", Spec.normal(3 * e, e));
+            s.put(p + ".attn.qkv.bias", Spec.zeros(3 * e));
+            s.put(p + ".attn.proj.weight", Spec.normal(e, e));
+            s.put(p + ".attn.proj.bias", Spec.zeros(e));
+            s.put(p + ".mlp.fc1.weight", Spec.normal(mlp, e));
+            s.put(p + ".mlp.fc1.bias", Spec.zeros(mlp));
+            s.put(p + ".mlp.fc2.weight", Spec.normal(e, mlp));
+            s.put(p + ".mlp.fc2.bias", Spec.zeros(e));
+        }
+        s.put("visual.merger.ln_q.weight", Spec.ones(e));
+        s.put("visual.merger.ln_q.bias", Spec.zeros(e));
+        s.put("visual.merger.mlp.0.weight", Spec.normal(merged, merged));
+        s.put("visual.merger.mlp.0.bias", Spec.zeros(merged));
+        s.put("visual.merger.mlp.2.weight", Spec.normal(c.hiddenSize(), merged));
+        s.put("visual.merger.mlp.2.bias", Spec.zeros(c.hiddenSize()));
+    }
+
+    private static void generation(LatteConfig c, Map<String, Spec> s) {
+        long d = c.hiddenSize(), p = c.latentDim();
+        s.put("gen.time_embed.linear_1.weight", Spec.normal(d, c.timeEmbedDim()));
+        s.put("gen.time_embed.linear_1.bias", Spec.zeros(d));
+        s.put("gen.time_embed.linear_2.weight", Spec.normal(d, d));
+        s.put("gen.time_embed.linear_2.bias", Spec.zeros(d));
+        String[] own = c.variant() == Variant.COUPLE
+                ? new String[]{"input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.q_proj.bias", "self_attn.k_proj.weight",
+                "self_attn.k_proj.bias", "self_attn.v_proj.weight", "self_attn.v_proj.bias", "self_attn.o_proj.weight",
+                "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"}
+                : new String[]{"input_layernorm.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight",
+                "mlp.up_proj.weight", "mlp.down_proj.weight"};
+        for (int l = 0; l < c.numLayers(); l++) {
+            for (String w : own) {
+                String from = "model.layers." + l + "." + w;
+                s.put("gen.layers." + l + "." + w, Spec.copy(from, s.get(from).shape()));
+            }
+            s.put("gen.layers." + l + ".adaLN_modulation.weight", Spec.zeros(6 * d, d));
+            s.put("gen.layers." + l + ".adaLN_modulation.bias", Spec.zeros(6 * d));
+            if (c.residualAttention() && l % c.layersPerGroup() != 0) {
+                s.put("gen.layers." + l + ".residual_gate.weight", Spec.zeros(c.numHeads(), d));
+            }
+        }
+        for (int k = 0; k < c.groups(); k++) {
+            String g = "gen.groups." + k;
+            s.put(g + ".input_proj.weight", Spec.normal(d, p));
+            s.put(g + ".input_proj.bias", Spec.zeros(d));
+            s.put(g + ".norm_out.weight", Spec.ones(d));
+            s.put(g + ".adaLN_out.weight", Spec.zeros(2 * d, d));
+            s.put(g + ".adaLN_out.bias", Spec.zeros(2 * d));
+            s.put(g + ".proj_out.weight", Spec.zeros(p, d));
+            s.put(g + ".proj_out.bias", Spec.zeros(p));
+        }
+    }
+
+    /** A freshly initialised model: random backbone, generation layers copied from it, zero-initialised gates. */
+    public static ParamStore init(LatteConfig c, long seed) {
+        ParamStore store = new ParamStore(seed);
+        specs(c).forEach((name, spec) -> {
+            switch (spec.init()) {
+                case "normal" -> store.normal(name, 0.02, spec.shape());
+                case "zeros" -> store.zeros(name, spec.shape());
+                case "ones" -> store.ones(name, spec.shape());
+                default -> store.copy(name, spec.copyOf());
+            }
+        });
+        return store;
+    }
+}

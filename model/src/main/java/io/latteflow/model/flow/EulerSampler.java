@@ -1,0 +1,52 @@
+package io.latteflow.model.flow;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.List;
+import java.util.function.IntConsumer;
+
+/**
+ * Euler integration of the learned velocity from noise (t = 0) to data (t = 1) in T' steps; step i runs only
+ * the group that owns t_i = i / T'. With guidance the context holds conditional rows then unconditional rows,
+ * evaluated in one batch: {@code v = v_u + s (v_c - v_u)}.
+ */
+public final class EulerSampler {
+    private EulerSampler() {
+    }
+
+    /**
+     * @param noise   x_0, (batch, nImg, dim)
+     * @param ctx     batch rows, or 2 batch rows (conditional then unconditional) when {@code guidance} is given
+     * @param guidance per-row scale s, or null for no guidance
+     * @param onStep  called with the number of finished steps (progress), may be null
+     */
+    public static INDArray sample(List<ExpertGroup> groups, TimestepPartition partition, GenerationContext ctx,
+                                  INDArray noise, int steps, double[] guidance, IntConsumer onStep) {
+        if (steps <= 0) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
+        int batch = (int) noise.size(0);
+        boolean guided = guidance != null;
+        if (ctx.batch() != (guided ? 2 * batch : batch)) {
+            throw new IllegalArgumentException("context has " + ctx.batch() + " rows for " + batch + " images" + (guided ? " with guidance" : ""));
+        }
+        INDArray scale = guided ? Nd4j.createFromArray(guidance).castTo(noise.dataType()).reshape(batch, 1, 1) : null;
+        INDArray x = noise.dup();
+        double dt = 1.0 / steps;
+        for (int i = 0; i < steps; i++) {
+            double t = i * dt;
+            ExpertGroup group = groups.get(partition.groupAt(t));
+            double[] times = new double[ctx.batch()];
+            java.util.Arrays.fill(times, t);
+            INDArray v = group.velocity(guided ? Nd4j.concat(0, x, x) : x, times, ctx);
+            if (guided) {
+                INDArray vc = v.get(NDArrayIndex.interval(0, batch), NDArrayIndex.all(), NDArrayIndex.all());
+                INDArray vu = v.get(NDArrayIndex.interval(batch, 2 * batch), NDArrayIndex.all(), NDArrayIndex.all());
+                v = vu.add(vc.sub(vu).muli(scale));
+            }
+            x.addi(v.muli(dt));
+            if (onStep != null) onStep.accept(i + 1);
+        }
+        return x;
+    }
+}

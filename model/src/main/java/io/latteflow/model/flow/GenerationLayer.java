@@ -1,0 +1,70 @@
+package io.latteflow.model.flow;
+
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.Variant;
+import io.latteflow.model.nn.Net;
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+
+/**
+ * Generation layer l: image tokens are the queries; keys and values are VLM layer l's context K/V followed by the
+ * image tokens' own, so image tokens see all context and each other while context never sees them.
+ * Its two norms and two residual branches are modulated by h_t (adaLN-Zero: shift, 1 + scale, 1 + gate), so a
+ * fresh layer computes exactly what the layer it was initialised from computes.
+ * Couple: every weight under {@code gen.layers.l.}; Blend: attention projections shared with {@code model.layers.l.}.
+ */
+public final class GenerationLayer {
+    private GenerationLayer() {
+    }
+
+    /** The layer's output and its image-image pre-softmax logits A^l for the next layer's residual attention. */
+    public record Out(SDVariable hidden, SDVariable imageLogits) {
+    }
+
+    /**
+     * @param x        image tokens (batch, nImg, d)
+     * @param ht       timestep embedding (batch, d)
+     * @param cos      image-token M-RoPE (batch, 1, nImg, dh)
+     * @param ck       context keys of VLM layer l after RoPE (batch, kvHeads, nCtx, dh)
+     * @param cmask    additive context padding mask (batch, 1, 1, nCtx)
+     * @param previous A^{l-1} of the previous layer in this group, or null (first layer, or residual attention off)
+     */
+    public static Out forward(Net net, LatteConfig c, int l, SDVariable x, SDVariable ht, SDVariable cos, SDVariable sin,
+                              SDVariable ck, SDVariable cv, SDVariable cmask, SDVariable previous) {
+        String own = "gen.layers." + l;
+        String attn = (c.variant() == Variant.COUPLE ? own : "model.layers." + l) + ".self_attn";
+        int d = c.hiddenSize(), dh = c.headDim(), heads = c.numHeads(), kvHeads = c.numKvHeads(), rep = heads / kvHeads;
+        SDVariable[] m = modulation(net, ht, own + ".adaLN_modulation", 6, d);   // each (batch, 1, d)
+
+        SDVariable h = modulate(net.rmsNorm(x, own + ".input_layernorm.weight", c.rmsNormEps()), m[0], m[1]);
+        SDVariable q = net.rope(net.splitHeads(net.linear(h, attn + ".q_proj", true), heads, dh), cos, sin, dh);
+        SDVariable k = net.rope(net.splitHeads(net.linear(h, attn + ".k_proj", true), kvHeads, dh), cos, sin, dh);
+        SDVariable v = net.splitHeads(net.linear(h, attn + ".v_proj", true), kvHeads, dh);
+        SDVariable contextLogits = net.logits(q, net.repeatKv(ck, rep, kvHeads, dh), dh).add(cmask);   // (batch, heads, nImg, nCtx)
+        SDVariable imageLogits = net.logits(q, net.repeatKv(k, rep, kvHeads, dh), dh);                  // (batch, heads, nImg, nImg)
+        SDVariable mixed = previous == null ? imageLogits
+                : ResidualAttention.apply(net, imageLogits, previous, ht, own + ".residual_gate", heads);
+        SDVariable probs = net.sd.nn.softmax(net.sd.concat(3, contextLogits, mixed), 3);              // (batch, heads, nImg, nCtx + nImg)
+        SDVariable values = net.repeatKv(net.sd.concat(2, cv, v), rep, kvHeads, dh);
+        SDVariable attended = net.linear(net.mergeHeads(net.sd.mmul(probs, values), heads, dh), attn + ".o_proj", false);
+        SDVariable mid = x.add(attended.mul(m[2].add(1.0)));
+
+        SDVariable h2 = modulate(net.rmsNorm(mid, own + ".post_attention_layernorm.weight", c.rmsNormEps()), m[3], m[4]);
+        SDVariable out = mid.add(net.swiGlu(h2, own + ".mlp").mul(m[5].add(1.0)));
+        return new Out(out, imageLogits);
+    }
+
+    /** n chunks (batch, 1, d) of Linear(SiLU(h_t)). */
+    static SDVariable[] modulation(Net net, SDVariable ht, String prefix, int n, int d) {
+        SDVariable all = net.dense(net.silu(ht), prefix, true);                 // (batch, n*d)
+        SDVariable[] chunks = new SDVariable[n];
+        for (int i = 0; i < n; i++) {
+            chunks[i] = net.sd.expandDims(all.get(SDIndex.all(), SDIndex.interval(i * d, (i + 1) * d)), 1);
+        }
+        return chunks;
+    }
+
+    static SDVariable modulate(SDVariable normed, SDVariable shift, SDVariable scale) {
+        return normed.mul(scale.add(1.0)).add(shift);
+    }
+}

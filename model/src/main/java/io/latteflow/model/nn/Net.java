@@ -1,0 +1,139 @@
+package io.latteflow.model.nn;
+
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One SameDiff graph over a shared {@link ParamStore}, with the building blocks every part of the model uses.
+ * Weights follow Hugging Face: a linear layer's weight is (out, in).
+ *
+ * <pre>{@code
+ * Net net = new Net(params);
+ * SDVariable x = net.input("x", -1, -1, 32);                       // (batch, n, d)
+ * SDVariable y = net.rmsNorm(x, "model.norm.weight", 1e-6);
+ * }</pre>
+ */
+public final class Net {
+    public final SameDiff sd = SameDiff.create();
+    private final ParamStore params;
+
+    public Net(ParamStore params) {
+        this.params = params;
+    }
+
+    public ParamStore params() {
+        return params;
+    }
+
+    /** The graph variable bound to a stored weight (created on first use, sharing the array). */
+    public SDVariable p(String name) {
+        return sd.hasVariable(name) ? sd.getVariable(name) : sd.var(name, params.get(name));
+    }
+
+    public SDVariable input(String name, long... shape) {
+        return sd.placeHolder(name, DataType.FLOAT, shape);
+    }
+
+    public SDVariable intInput(String name, long... shape) {
+        return sd.placeHolder(name, DataType.INT32, shape);
+    }
+
+    /** Tokens (batch, n, in) times W^T (+ b): (batch, n, out). */
+    public SDVariable linear(SDVariable x, String prefix, boolean bias) {
+        long out = params.get(prefix + ".weight").size(0), in = params.get(prefix + ".weight").size(1);
+        return reshape(dense(reshape(x, -1L, in), prefix, bias), size(x, 0), size(x, 1), out);
+    }
+
+    /** Rows (batch, in) times W^T (+ b): (batch, out). */
+    public SDVariable dense(SDVariable x, String prefix, boolean bias) {
+        SDVariable y = sd.mmul(x, p(prefix + ".weight"), false, true, false);
+        return bias ? y.add(p(prefix + ".bias")) : y;
+    }
+
+    /** RMSNorm over the last axis of (batch, n, d); positive axis, as keepDims with negative axes is wrong in M2.1. */
+    public SDVariable rmsNorm(SDVariable x, String weight, double eps) {
+        SDVariable rms = sd.math.rsqrt(x.mul(x).mean(true, 2).add(eps));
+        return x.mul(rms).mul(p(weight));
+    }
+
+    /** LayerNorm with weight and bias (the ViT's), over the last axis of (batch, n, d). */
+    public SDVariable layerNorm(SDVariable x, String prefix, double eps) {
+        SDVariable centered = x.sub(x.mean(true, 2));
+        SDVariable var = centered.mul(centered).mean(true, 2);
+        return centered.mul(sd.math.rsqrt(var.add(eps))).mul(p(prefix + ".weight")).add(p(prefix + ".bias"));
+    }
+
+    public SDVariable silu(SDVariable x) {
+        return x.mul(sd.nn.sigmoid(x));
+    }
+
+    /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)) (SameDiff's gelu is the sigmoid approximation). */
+    public SDVariable gelu(SDVariable x) {
+        return x.mul(0.5).mul(sd.math.erf(x.mul(1 / Math.sqrt(2))).add(1.0));
+    }
+
+    /** x * sigmoid(1.702 x), the Qwen2-VL ViT's activation. */
+    public SDVariable quickGelu(SDVariable x) {
+        return x.mul(sd.nn.sigmoid(x.mul(1.702)));
+    }
+
+    /** down(silu(gate(x)) * up(x)). */
+    public SDVariable swiGlu(SDVariable x, String prefix) {
+        return linear(silu(linear(x, prefix + ".gate_proj", false)).mul(linear(x, prefix + ".up_proj", false)), prefix + ".down_proj", false);
+    }
+
+    /** (batch, n, heads*dh) -> (batch, heads, n, dh). */
+    public SDVariable splitHeads(SDVariable x, int heads, int dh) {
+        return sd.permute(reshape(x, size(x, 0), size(x, 1), (long) heads, (long) dh), 0, 2, 1, 3);
+    }
+
+    /** (batch, heads, n, dh) -> (batch, n, heads*dh). */
+    public SDVariable mergeHeads(SDVariable x, int heads, int dh) {
+        SDVariable t = sd.permute(x, 0, 2, 1, 3);
+        return reshape(t, size(x, 0), size(x, 2), (long) heads * dh);
+    }
+
+    /** x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]. */
+    public SDVariable rope(SDVariable x, SDVariable cos, SDVariable sin, int dh) {
+        SDVariable x1 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(0, dh / 2));
+        SDVariable x2 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(dh / 2, dh));
+        SDVariable rotated = sd.concat(3, x2.neg(), x1);
+        return x.mul(cos).add(rotated.mul(sin));
+    }
+
+    /** Grouped-query attention: each of the kv heads serves {@code rep} consecutive query heads. */
+    public SDVariable repeatKv(SDVariable kv, int rep, int kvHeads, int dh) {
+        if (rep == 1) return kv;
+        SDVariable e = sd.expandDims(kv, 2);                                     // (batch, kvHeads, 1, n, dh)
+        SDVariable[] copies = new SDVariable[rep];
+        java.util.Arrays.fill(copies, e);
+        SDVariable tiled = sd.concat(2, copies);                                 // (batch, kvHeads, rep, n, dh)
+        return reshape(tiled, size(kv, 0), (long) kvHeads * rep, size(kv, 2), (long) dh);
+    }
+
+    /** q k^T / sqrt(dh): (batch, heads, nq, dh) x (batch, heads, nk, dh) -> (batch, heads, nq, nk). */
+    public SDVariable logits(SDVariable q, SDVariable k, int dh) {
+        return sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(dh));
+    }
+
+    /** The size of one dimension as a graph scalar, for reshapes with batch and length unknown at build time. */
+    public SDVariable size(SDVariable x, int dim) {
+        return sd.sizeAt(x, dim);
+    }
+
+    /** Reshape to dims given as longs or as graph scalars (from {@link #size}). */
+    public SDVariable reshape(SDVariable x, Object... dims) {
+        List<SDVariable> parts = new ArrayList<>();
+        for (Object d : dims) {
+            if (d instanceof SDVariable v) parts.add(sd.reshape(v.castTo(DataType.LONG), 1));
+            else parts.add(sd.constant(Nd4j.createFromArray(((Number) d).longValue())));
+        }
+        return sd.reshape(x, sd.concat(0, parts.toArray(new SDVariable[0])));
+    }
+}

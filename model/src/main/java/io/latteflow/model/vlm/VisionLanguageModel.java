@@ -1,0 +1,255 @@
+package io.latteflow.model.vlm;
+
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.nn.LayerEvalCounter;
+import io.latteflow.model.nn.Net;
+import io.latteflow.model.nn.ParamStore;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The understanding backbone: one prefill over a prompt (with or without an image) that yields every layer's
+ * keys and values, and KV-cached decoding for answers. Graphs are built once and shared by all callers.
+ */
+public final class VisionLanguageModel {
+    private final LatteConfig c;
+    private final ParamStore params;
+    private final LayerEvalCounter counter = new LayerEvalCounter();
+    private final AtomicLong prefills = new AtomicLong();
+    private Net textPrefill, imagePrefill, decode;
+
+    public VisionLanguageModel(LatteConfig c, ParamStore params) {
+        this.c = c;
+        this.params = params;
+    }
+
+    /** Last layer's normed hidden states and, per layer, keys after RoPE and values: (batch, kvHeads, n, dh). */
+    public record Prefill(INDArray hidden, INDArray[] keys, INDArray[] values) {
+    }
+
+    public Prefill prefill(PromptBatch batch, INDArray patches) {
+        if (batch.length() > c.maxContextTokens()) {
+            throw new IllegalArgumentException("Prompt of " + batch.length() + " tokens exceeds the context limit of "
+                    + c.maxContextTokens() + " tokens (LatteConfig.maxContextTokens)");
+        }
+        Net net = graph(batch.withImage());
+        Map<String, INDArray> in = inputs(batch);
+        if (batch.withImage()) {
+            INDArray[] vrope = ImagePatches.rope(c);
+            in.put("patches", patches);
+            in.put("vcos", vrope[0]);
+            in.put("vsin", vrope[1]);
+            in.put("splice", spliceIndex(batch.length()));
+        }
+        String[] outs = new String[1 + 2 * c.numLayers()];
+        outs[0] = "hidden";
+        for (int l = 0; l < c.numLayers(); l++) {
+            outs[1 + 2 * l] = "k" + l;
+            outs[2 + 2 * l] = "v" + l;
+        }
+        counter.begin();
+        Map<String, INDArray> out = net.sd.output(in, outs);
+        counter.end();
+        prefills.incrementAndGet();
+        INDArray[] k = new INDArray[c.numLayers()], v = new INDArray[c.numLayers()];
+        for (int l = 0; l < c.numLayers(); l++) {
+            k[l] = out.get("k" + l);
+            v[l] = out.get("v" + l);
+        }
+        return new Prefill(out.get("hidden"), k, v);
+    }
+
+    /** Decoding options: temperature 0 is greedy; otherwise nucleus sampling with {@code topP}. */
+    public record Decoding(int maxNewTokens, double temperature, double topP, int stopId, int padId) {
+    }
+
+    /** Answers each row of the batch (row b samples with {@code seeds[b]}); returns each row's new tokens without the stop token. */
+    public int[][] generate(PromptBatch batch, INDArray patches, Decoding opt, long[] seeds) {
+        Prefill pre = prefill(batch, patches);
+        int rows = batch.batch();
+        INDArray[] keys = pre.keys(), values = pre.values();
+        INDArray mask = batch.keyMask();
+        INDArray last = Nd4j.create(rows, c.hiddenSize());
+        for (int b = 0; b < rows; b++) {
+            last.putRow(b, pre.hidden().get(NDArrayIndex.point(b), NDArrayIndex.point(batch.lengths()[b] - 1), NDArrayIndex.all()));
+        }
+        int[][] tokens = new int[rows][opt.maxNewTokens()];
+        int[] produced = new int[rows];
+        boolean[] done = new boolean[rows];
+        Random[] random = new Random[rows];
+        for (int b = 0; b < rows; b++) random[b] = new Random(seeds[b]);
+        for (int step = 0; step < opt.maxNewTokens(); step++) {
+            INDArray logits = last.mmul(lmHead().transpose());                  // (batch, vocab)
+            int[] next = new int[rows];
+            boolean all = true;
+            for (int b = 0; b < rows; b++) {
+                next[b] = done[b] ? opt.padId() : pick(logits.getRow(b), opt, random[b]);
+                if (!done[b] && next[b] == opt.stopId()) done[b] = true;
+                else if (!done[b]) tokens[b][produced[b]++] = next[b];
+                all &= done[b];
+            }
+            if (all || step == opt.maxNewTokens() - 1) break;
+            long[][][] pos = new long[rows][3][1];
+            for (int b = 0; b < rows; b++) pos[b][0][0] = pos[b][1][0] = pos[b][2][0] = batch.nextPos()[b] + step;
+            INDArray[] rope = io.latteflow.model.nn.Rope.mrope(pos, c.headDim(), c.ropeTheta(), c.mropeSection());
+            mask = Nd4j.concat(3, mask, Nd4j.zeros(rows, 1, 1, 1));
+            Map<String, INDArray> in = new HashMap<>();
+            in.put("ids", Nd4j.createFromArray(next).reshape(rows, 1));
+            in.put("cos", rope[0]);
+            in.put("sin", rope[1]);
+            in.put("mask", mask);
+            String[] outs = new String[1 + 2 * c.numLayers()];
+            outs[0] = "hidden";
+            for (int l = 0; l < c.numLayers(); l++) {
+                in.put("pk" + l, keys[l]);
+                in.put("pv" + l, values[l]);
+                outs[1 + 2 * l] = "k" + l;
+                outs[2 + 2 * l] = "v" + l;
+            }
+            Map<String, INDArray> out = decodeGraph().sd.output(in, outs);
+            for (int l = 0; l < c.numLayers(); l++) {
+                keys[l] = Nd4j.concat(2, keys[l], out.get("k" + l));
+                values[l] = Nd4j.concat(2, values[l], out.get("v" + l));
+            }
+            last = out.get("hidden").reshape(rows, c.hiddenSize());
+        }
+        int[][] result = new int[rows][];
+        for (int b = 0; b < rows; b++) result[b] = java.util.Arrays.copyOf(tokens[b], produced[b]);
+        return result;
+    }
+
+    private INDArray lmHead() {
+        return params.has("lm_head.weight") ? params.get("lm_head.weight") : params.get("model.embed_tokens.weight");
+    }
+
+    private static int pick(INDArray logits, Decoding opt, Random random) {
+        float[] z = logits.toFloatVector();
+        int best = 0;
+        for (int i = 1; i < z.length; i++) if (z[i] > z[best]) best = i;
+        if (opt.temperature() <= 0) return best;
+        double[] p = new double[z.length];
+        double sum = 0;
+        for (int i = 0; i < z.length; i++) sum += p[i] = Math.exp((z[i] - z[best]) / opt.temperature());
+        Integer[] order = new Integer[z.length];
+        for (int i = 0; i < z.length; i++) order[i] = i;
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(p[b], p[a]));
+        double kept = 0;
+        int n = 0;
+        while (n < order.length && kept < opt.topP() * sum) kept += p[order[n++]];
+        double r = random.nextDouble() * kept;
+        for (int i = 0; i < n; i++) if ((r -= p[order[i]]) <= 0) return order[i];
+        return order[n - 1];
+    }
+
+    /** For each position of an image sequence, the row of concat(imageTokens, textEmbeddings) it takes. */
+    private INDArray spliceIndex(int n) {
+        int imageTokens = c.imageTokens();
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            boolean image = i >= PromptBatch.IMAGE_OFFSET && i < PromptBatch.IMAGE_OFFSET + imageTokens;
+            idx[i] = image ? i - PromptBatch.IMAGE_OFFSET : imageTokens + i;
+        }
+        return Nd4j.createFromArray(idx);
+    }
+
+    private Map<String, INDArray> inputs(PromptBatch batch) {
+        INDArray[] rope = batch.rope(c);
+        Map<String, INDArray> in = new HashMap<>();
+        in.put("ids", batch.ids());
+        in.put("cos", rope[0]);
+        in.put("sin", rope[1]);
+        in.put("mask", batch.causalMask());
+        return in;
+    }
+
+    /** Inputs of {@link #buildPrefill} for a batch: what training graphs that embed a prefill need. */
+    public Map<String, INDArray> prefillInputs(PromptBatch batch, INDArray patches) {
+        Map<String, INDArray> in = inputs(batch);
+        if (batch.withImage()) {
+            INDArray[] vrope = ImagePatches.rope(c);
+            in.put("patches", patches);
+            in.put("vcos", vrope[0]);
+            in.put("vsin", vrope[1]);
+            in.put("splice", spliceIndex(batch.length()));
+        }
+        return in;
+    }
+
+    /**
+     * Adds the prefill to a graph: placeholders ids, cos, sin, mask (and patches, vcos, vsin, splice with an image);
+     * returns the final normed hidden states and fills {@code keys}/{@code values} for layers 0..layers-1.
+     */
+    public static SDVariable buildPrefill(Net net, LatteConfig c, boolean withImage, int layers, SDVariable[] keys, SDVariable[] values) {
+        int dh = c.headDim();
+        SDVariable ids = net.intInput("ids", -1, -1);
+        SDVariable cos = net.input("cos", -1, 1, -1, dh), sin = net.input("sin", -1, 1, -1, dh);
+        SDVariable mask = net.input("mask", -1, 1, -1, -1);
+        SDVariable x = TextDecoder.embed(net, ids);                               // (batch, n, d)
+        if (withImage) {
+            int vdh = c.visionHeadDim(), pd = 3 * c.temporalPatchSize() * c.patchSize() * c.patchSize();
+            SDVariable patches = net.input("patches", -1, c.visionPatches(), pd);
+            SDVariable vcos = net.input("vcos", 1, 1, c.visionPatches(), vdh), vsin = net.input("vsin", 1, 1, c.visionPatches(), vdh);
+            SDVariable image = VisionEncoder.encode(net, c, patches, vcos, vsin);   // (batch, imageTokens, d)
+            SDVariable splice = net.intInput("splice", -1);
+            x = net.sd.gather(net.sd.concat(1, image, x), splice, 1);
+        }
+        for (int l = 0; l < layers; l++) {
+            TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, null, null);
+            x = o.hidden();
+            keys[l] = o.keys();
+            values[l] = o.values();
+        }
+        return net.rmsNorm(x, "model.norm.weight", c.rmsNormEps());
+    }
+
+    private synchronized Net graph(boolean withImage) {
+        if (withImage && imagePrefill != null) return imagePrefill;
+        if (!withImage && textPrefill != null) return textPrefill;
+        Net net = new Net(params);
+        SDVariable[] k = new SDVariable[c.numLayers()], v = new SDVariable[c.numLayers()];
+        buildPrefill(net, c, withImage, c.numLayers(), k, v).rename("hidden");
+        for (int l = 0; l < c.numLayers(); l++) {
+            net.sd.identity("k" + l, k[l]);
+            net.sd.identity("v" + l, v[l]);
+        }
+        net.sd.setListeners(counter);
+        if (withImage) imagePrefill = net;
+        else textPrefill = net;
+        return net;
+    }
+
+    private synchronized Net decodeGraph() {
+        if (decode != null) return decode;
+        Net net = new Net(params);
+        int dh = c.headDim();
+        SDVariable x = TextDecoder.embed(net, net.intInput("ids", -1, 1));
+        SDVariable cos = net.input("cos", -1, 1, 1, dh), sin = net.input("sin", -1, 1, 1, dh);
+        SDVariable mask = net.input("mask", -1, 1, 1, -1);
+        for (int l = 0; l < c.numLayers(); l++) {
+            SDVariable pk = net.input("pk" + l, -1, c.numKvHeads(), -1, dh), pv = net.input("pv" + l, -1, c.numKvHeads(), -1, dh);
+            TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, pk, pv);
+            x = o.hidden();
+            net.sd.identity("k" + l, o.keys());
+            net.sd.identity("v" + l, o.values());
+        }
+        net.rmsNorm(x, "model.norm.weight", c.rmsNormEps()).rename("hidden");
+        decode = net;
+        return decode;
+    }
+
+    /** Prefills run so far (one per request batch, whatever the number of sampling steps). */
+    public long prefillCount() {
+        return prefills.get();
+    }
+
+    public LayerEvalCounter prefillLayerCounter() {
+        return counter;
+    }
+}

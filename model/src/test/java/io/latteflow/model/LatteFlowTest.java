@@ -1,0 +1,49 @@
+package io.latteflow.model;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import javax.imageio.ImageIO;
+import java.io.ByteArrayInputStream;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class LatteFlowTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void sameRequestGivesSameImageAloneOrInABatch() throws Exception {
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 1)) {
+            GenerationRequest r = GenerationRequest.of("red apple").withSteps(4).withSeed(9);
+            GeneratedImage alone = flow.generate(r);
+            List<GeneratedImage> batch = flow.generate(List.of(GenerationRequest.of("blue car").withSteps(4).withSeed(3), r));
+            assertEquals(alone.pixels(), batch.get(1).pixels());
+            assertNotEquals(batch.get(0).pixels(), batch.get(1).pixels());
+            BufferedImage png = ImageIO.read(new ByteArrayInputStream(alone.png()));
+            assertEquals(8, png.getWidth());
+            assertEquals(4, alone.steps());
+        }
+    }
+
+    @Test
+    void savedModelLoadsBackWithIdenticalOutputs() throws Exception {
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 2)) {
+            GenerationRequest r = GenerationRequest.of("green frog").withSteps(3).withSeed(1);
+            INDArray before = flow.generate(r).pixels();
+            INDArray image = Nd4j.rand(3, 16, 16);
+            String answer = flow.answer(VqaRequest.of(image, "what is this").withMaxNewTokens(4));
+            flow.save(dir);
+            try (LatteFlow loaded = LatteFlow.load(dir)) {
+                assertEquals(before, loaded.generate(r).pixels());
+                assertEquals(answer, loaded.answer(VqaRequest.of(image, "what is this").withMaxNewTokens(4)));
+                assertEquals(flow.config(), loaded.config());
+            }
+        }
+    }
+}
