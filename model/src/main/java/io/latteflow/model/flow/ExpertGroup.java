@@ -13,7 +13,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Expert group k: layers kM .. kM+M-1 with their own input projection (latent patch to d) and output head
+ * Expert group k: layers kM .. kM+M-1 with their own input projection (latent patch to d, plus a fixed 2D
+ * position embedding) and output head
  * (norm, adaLN shift/scale, linear to latent patch). Predicts the velocity for the timesteps it owns.
  * Weights {@code gen.groups.k.*}, {@code gen.layers.l.*}, the shared {@code gen.time_embed.*}.
  */
@@ -99,7 +100,7 @@ public final class ExpertGroup {
         if (blendTraining == null) {
             Net net = new Net(params);
             SDVariable[] ck = new SDVariable[c.numLayers()], cv = new SDVariable[c.numLayers()];
-            VisionLanguageModel.buildPrefill(net, c, false, endLayer(), ck, cv);
+            VisionLanguageModel.buildPrefill(net, c, false, true, endLayer(), ck, cv);
             build(net, ck, cv);
             blendTraining = net;
         }
@@ -115,7 +116,8 @@ public final class ExpertGroup {
         SDVariable cmask = net.input("cmask", -1, 1, 1, -1);
         SDVariable ht = TimestepEmbedder.embed(net, tfreq);                      // (batch, d)
         String g = "gen.groups." + index;
-        SDVariable h = net.linear(x, g + ".input_proj", true);                   // (batch, nImg, d)
+        SDVariable pos = net.sd.constant("pos_embed", PositionEmbedding.sincos2d(c.latentGrid(), d));
+        SDVariable h = net.linear(x, g + ".input_proj", true).add(pos);          // (batch, nImg, d)
         SDVariable previous = null;
         for (int l = firstLayer(); l < endLayer(); l++) {
             GenerationLayer.Out o = GenerationLayer.forward(net, c, l, h, ht, cos, sin, ck[l], cv[l], cmask, previous);

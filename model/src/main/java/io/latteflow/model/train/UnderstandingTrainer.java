@@ -77,9 +77,12 @@ public final class UnderstandingTrainer {
         if (graph == null) {
             Net net = new Net(model.params());
             SDVariable[] k = new SDVariable[c.numLayers()], v = new SDVariable[c.numLayers()];
-            SDVariable hidden = VisionLanguageModel.buildPrefill(net, c, true, c.numLayers(), k, v);
+            SDVariable hidden = VisionLanguageModel.buildPrefill(net, c, true, true, c.numLayers(), k, v);
             String head = model.params().has("lm_head.weight") ? "lm_head" : "model.embed_tokens";
-            SDVariable logp = net.sd.nn.logSoftmax(net.linear(hidden, head, false), 2);      // (batch, n, vocab)
+            SDVariable logits = net.linear(hidden, head, false);                                  // (batch, n, vocab)
+            // log-softmax by hand: SameDiff M2.1 cannot clone its LogSoftMax op when building gradients.
+            SDVariable shifted = logits.sub(logits.max(true, 2));
+            SDVariable logp = shifted.sub(net.sd.math.log(net.sd.math.exp(shifted).sum(true, 2)));
             SDVariable labels = net.intInput("labels", -1, -1);
             SDVariable mask = net.input("lossMask", -1, -1);
             SDVariable picked = logp.mul(net.sd.oneHot(labels, c.vocabSize()).castTo(logp.dataType())).sum(2);

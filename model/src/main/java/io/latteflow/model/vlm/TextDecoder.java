@@ -39,8 +39,16 @@ public final class TextDecoder {
         return new LayerOut(out, k, v);
     }
 
-    /** Token embeddings (batch, n, d) of int ids (batch, n). */
-    public static SDVariable embed(Net net, SDVariable ids) {
-        return net.sd.gather(net.p("model.embed_tokens.weight"), ids, 0);
+    /**
+     * Token embeddings (batch, n, d) of int ids (batch, n). A graph that trains the embedding multiplies one-hot rows
+     * instead of gathering: SameDiff 1.0.0-M2.1's gather gradient builds a control-flow loop that fails.
+     */
+    public static SDVariable embed(Net net, SDVariable ids, boolean trainable) {
+        SDVariable table = net.p("model.embed_tokens.weight");
+        SDVariable flat = net.reshape(ids, -1L);
+        SDVariable rows = trainable
+                ? net.sd.mmul(net.sd.oneHot(flat, (int) net.params().get("model.embed_tokens.weight").size(0)).castTo(table.dataType()), table)
+                : net.sd.gather(table, flat, 0);                                    // (batch*n, d)
+        return net.reshape(rows, net.size(ids, 0), net.size(ids, 1), -1L);
     }
 }

@@ -2,7 +2,6 @@ package io.latteflow.model.vlm;
 
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.nn.Net;
-import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 
 /**
@@ -28,9 +27,10 @@ public final class VisionEncoder {
             SDVariable qkv = net.linear(net.layerNorm(x, p + ".norm1", 1e-6), p + ".attn.qkv", true);
             SDVariable split = net.sd.permute(net.reshape(qkv, net.size(x, 0), net.size(x, 1), 3L, (long) heads, (long) dh),
                     2, 0, 3, 1, 4);                                                       // (3, batch, heads, patches, dh)
-            SDVariable q = net.rope(split.get(SDIndex.point(0)), cos, sin, dh);
-            SDVariable k = net.rope(split.get(SDIndex.point(1)), cos, sin, dh);
-            SDVariable v = split.get(SDIndex.point(2));
+            SDVariable[] qkvParts = net.sd.unstack(split, 0, 3);                  // view-based get() fails in M2.1 gradients here
+            SDVariable q = net.rope(qkvParts[0], cos, sin, dh);
+            SDVariable k = net.rope(qkvParts[1], cos, sin, dh);
+            SDVariable v = qkvParts[2];
             SDVariable probs = net.sd.nn.softmax(net.logits(q, k, dh), 3);
             x = x.add(net.linear(net.mergeHeads(net.sd.mmul(probs, v), heads, dh), p + ".attn.proj", true));
             SDVariable mlp = net.linear(net.quickGelu(net.linear(net.layerNorm(x, p + ".norm2", 1e-6), p + ".mlp.fc1", true)), p + ".mlp.fc2", true);

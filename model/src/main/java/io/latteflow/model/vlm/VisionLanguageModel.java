@@ -148,15 +148,18 @@ public final class VisionLanguageModel {
         return order[n - 1];
     }
 
-    /** For each position of an image sequence, the row of concat(imageTokens, textEmbeddings) it takes. */
+    /**
+     * (1, n, imageTokens + n) one-hot rows: position i of an image sequence takes row i of
+     * concat(imageTokens, textEmbeddings). A matmul rather than a gather, whose M2.1 gradient fails.
+     */
     private INDArray spliceIndex(int n) {
         int imageTokens = c.imageTokens();
-        int[] idx = new int[n];
+        INDArray select = Nd4j.zeros(1, n, imageTokens + n);
         for (int i = 0; i < n; i++) {
             boolean image = i >= PromptBatch.IMAGE_OFFSET && i < PromptBatch.IMAGE_OFFSET + imageTokens;
-            idx[i] = image ? i - PromptBatch.IMAGE_OFFSET : imageTokens + i;
+            select.putScalar(new long[]{0, i, image ? i - PromptBatch.IMAGE_OFFSET : imageTokens + i}, 1f);
         }
-        return Nd4j.createFromArray(idx);
+        return select;
     }
 
     private Map<String, INDArray> inputs(PromptBatch batch) {
@@ -186,19 +189,21 @@ public final class VisionLanguageModel {
      * Adds the prefill to a graph: placeholders ids, cos, sin, mask (and patches, vcos, vsin, splice with an image);
      * returns the final normed hidden states and fills {@code keys}/{@code values} for layers 0..layers-1.
      */
-    public static SDVariable buildPrefill(Net net, LatteConfig c, boolean withImage, int layers, SDVariable[] keys, SDVariable[] values) {
+    public static SDVariable buildPrefill(Net net, LatteConfig c, boolean withImage, boolean trainable, int layers,
+                                          SDVariable[] keys, SDVariable[] values) {
         int dh = c.headDim();
         SDVariable ids = net.intInput("ids", -1, -1);
         SDVariable cos = net.input("cos", -1, 1, -1, dh), sin = net.input("sin", -1, 1, -1, dh);
         SDVariable mask = net.input("mask", -1, 1, -1, -1);
-        SDVariable x = TextDecoder.embed(net, ids);                               // (batch, n, d)
+        SDVariable x = TextDecoder.embed(net, ids, trainable);                    // (batch, n, d)
         if (withImage) {
             int vdh = c.visionHeadDim(), pd = 3 * c.temporalPatchSize() * c.patchSize() * c.patchSize();
             SDVariable patches = net.input("patches", -1, c.visionPatches(), pd);
             SDVariable vcos = net.input("vcos", 1, 1, c.visionPatches(), vdh), vsin = net.input("vsin", 1, 1, c.visionPatches(), vdh);
             SDVariable image = VisionEncoder.encode(net, c, patches, vcos, vsin);   // (batch, imageTokens, d)
-            SDVariable splice = net.intInput("splice", -1);
-            x = net.sd.gather(net.sd.concat(1, image, x), splice, 1);
+            SDVariable select = net.input("splice", 1, -1, -1);                     // (1, n, imageTokens + n)
+            SDVariable all = net.sd.concat(1, image, x);                             // (batch, imageTokens + n, d)
+            x = net.sd.mmul(net.sd.tile(select, net.sd.concat(0, net.reshape(net.size(ids, 0), 1L), net.sd.constant(Nd4j.createFromArray(1L, 1L)))), all);
         }
         for (int l = 0; l < layers; l++) {
             TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, null, null);
@@ -214,7 +219,7 @@ public final class VisionLanguageModel {
         if (!withImage && textPrefill != null) return textPrefill;
         Net net = new Net(params);
         SDVariable[] k = new SDVariable[c.numLayers()], v = new SDVariable[c.numLayers()];
-        buildPrefill(net, c, withImage, c.numLayers(), k, v).rename("hidden");
+        buildPrefill(net, c, withImage, false, c.numLayers(), k, v).rename("hidden");
         for (int l = 0; l < c.numLayers(); l++) {
             net.sd.identity("k" + l, k[l]);
             net.sd.identity("v" + l, v[l]);
@@ -229,7 +234,7 @@ public final class VisionLanguageModel {
         if (decode != null) return decode;
         Net net = new Net(params);
         int dh = c.headDim();
-        SDVariable x = TextDecoder.embed(net, net.intInput("ids", -1, 1));
+        SDVariable x = TextDecoder.embed(net, net.intInput("ids", -1, 1), false);
         SDVariable cos = net.input("cos", -1, 1, 1, dh), sin = net.input("sin", -1, 1, 1, dh);
         SDVariable mask = net.input("mask", -1, 1, 1, -1);
         for (int l = 0; l < c.numLayers(); l++) {
