@@ -32,6 +32,33 @@ class LatteFlowTest {
     }
 
     @Test
+    void concurrentCallersGetTheSameImagesAndAnswersAsSequentialOnes() throws Exception {
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
+            List<GenerationRequest> requests = List.of(GenerationRequest.of("red").withSteps(3).withSeed(1),
+                    GenerationRequest.of("blue car").withSteps(3).withSeed(2), GenerationRequest.of("").withSteps(3).withSeed(3),
+                    GenerationRequest.of("green frog").withSteps(3).withSeed(4));
+            INDArray image = Nd4j.rand(3, 16, 16);
+            List<INDArray> sequential = requests.stream().map(r -> flow.generate(r).pixels()).toList();
+            String answer = flow.answer(VqaRequest.of(image, "what is this").withMaxNewTokens(3));
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<INDArray>> images = new java.util.ArrayList<>();
+                List<java.util.concurrent.Future<String>> answers = new java.util.ArrayList<>();
+                for (GenerationRequest r : requests) {
+                    images.add(pool.submit(() -> flow.generate(r).pixels()));
+                    answers.add(pool.submit(() -> flow.answer(VqaRequest.of(image, "what is this").withMaxNewTokens(3))));
+                }
+                for (int i = 0; i < requests.size(); i++) {
+                    assertEquals(sequential.get(i), images.get(i).get());
+                    assertEquals(answer, answers.get(i).get());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void savedModelLoadsBackWithIdenticalOutputs() throws Exception {
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 2)) {
             GenerationRequest r = GenerationRequest.of("green frog").withSteps(3).withSeed(1);
