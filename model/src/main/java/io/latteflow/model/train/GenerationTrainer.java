@@ -76,7 +76,7 @@ public final class GenerationTrainer {
         PromptBatch prompts = PromptBatch.of(c, ctx, false, 0);
         Map<String, INDArray> in;
         if (c.variant() == Variant.COUPLE) {
-            in = g.inputs(xt, t, GenerationContext.of(c, prompts, model.vlm().prefill(prompts, null)));
+            in = g.inputs(xt, t, GenerationContext.of(c, prompts, model.vlm().prefill(prompts, null, g.endLayer(), false)));
         } else {
             INDArray[] rope = GenerationContext.imageRope(c, prompts.nextPos());
             in = g.imageInputs(xt, t, prompts.keyMask(), rope[0], rope[1]);

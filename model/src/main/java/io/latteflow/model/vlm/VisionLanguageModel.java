@@ -9,7 +9,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,36 +32,37 @@ public final class VisionLanguageModel {
         this.params = params;
     }
 
-    /** Last layer's normed hidden states and, per layer, keys after RoPE and values: (batch, kvHeads, n, dh). */
+    /** Last layer's normed hidden states and, per layer, keys after RoPE and values: (batch, kvHeads, n, dh); null where not computed. */
     public record Prefill(INDArray hidden, INDArray[] keys, INDArray[] values) {
     }
 
     public Prefill prefill(PromptBatch batch, INDArray patches) {
+        return prefill(batch, patches, c.numLayers(), true);
+    }
+
+    /**
+     * Runs only what the requested outputs need: the K/V of layers 0..layers-1 and, if asked, the final hidden
+     * states. A Couple training step of group k needs the context of its own layers only.
+     */
+    public Prefill prefill(PromptBatch batch, INDArray patches, int layers, boolean hidden) {
         if (batch.length() > c.maxContextTokens()) {
             throw new IllegalArgumentException("Prompt of " + batch.length() + " tokens exceeds the context limit of "
                     + c.maxContextTokens() + " tokens (LatteConfig.maxContextTokens)");
         }
         Net net = graph(batch.withImage());
-        Map<String, INDArray> in = inputs(batch);
-        if (batch.withImage()) {
-            INDArray[] vrope = ImagePatches.rope(c);
-            in.put("patches", patches);
-            in.put("vcos", vrope[0]);
-            in.put("vsin", vrope[1]);
-            in.put("splice", spliceIndex(batch.length()));
-        }
-        String[] outs = new String[1 + 2 * c.numLayers()];
-        outs[0] = "hidden";
-        for (int l = 0; l < c.numLayers(); l++) {
-            outs[1 + 2 * l] = "k" + l;
-            outs[2 + 2 * l] = "v" + l;
+        Map<String, INDArray> in = prefillInputs(batch, patches);
+        List<String> outs = new ArrayList<>();
+        if (hidden) outs.add("hidden");
+        for (int l = 0; l < layers; l++) {
+            outs.add("k" + l);
+            outs.add("v" + l);
         }
         counter.begin();
-        Map<String, INDArray> out = net.sd.output(in, outs);
+        Map<String, INDArray> out = net.sd.output(in, outs.toArray(new String[0]));
         counter.end();
         prefills.incrementAndGet();
         INDArray[] k = new INDArray[c.numLayers()], v = new INDArray[c.numLayers()];
-        for (int l = 0; l < c.numLayers(); l++) {
+        for (int l = 0; l < layers; l++) {
             k[l] = out.get("k" + l);
             v[l] = out.get("v" + l);
         }
