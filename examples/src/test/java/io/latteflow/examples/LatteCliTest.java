@@ -1,0 +1,228 @@
+package io.latteflow.examples;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.LatteFlow;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import javax.imageio.ImageIO;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The CLI run in-process through picocli, on the tiny preset. */
+class LatteCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    record Run(int exit, String out, String err) {
+    }
+
+    static Run latte(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cmd = LatteCli.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int exit = cmd.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    static void png(Path file, int size, Color color) throws Exception {
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, size, size);
+        g.setColor(color);
+        g.fillOval(size / 4, size / 4, size / 2, size / 2);
+        g.dispose();
+        Files.createDirectories(file.getParent());
+        assertTrue(ImageIO.write(img, "png", file.toFile()));
+    }
+
+    @Test
+    void generateWritesAPngOfTheModelsSize() throws Exception {
+        Path out = dir.resolve("sub/tmp.png");
+        Run r = latte("generate", "--preset", "tiny", "--steps", "2", "--prompt", "red apple", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        BufferedImage img = ImageIO.read(out.toFile());
+        assertNotNull(img, "not a decodable PNG");
+        assertEquals(LatteConfig.tiny().genImageSize(), img.getWidth());
+        assertEquals(LatteConfig.tiny().genImageSize(), img.getHeight());
+        assertTrue(r.err().contains("untrained"), r.err());
+    }
+
+    @Test
+    void generateCountWritesNumberedFiles() {
+        Path out = dir.resolve("many.png");
+        Run r = latte("generate", "--preset", "tiny", "--steps", "1", "--count", "2", "--prompt", "blue car", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.isRegularFile(dir.resolve("many-1.png")));
+        assertTrue(Files.isRegularFile(dir.resolve("many-2.png")));
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void askResizesAndPrintsAnAnswerLine() throws Exception {
+        Path image = dir.resolve("face.png");
+        png(image, 20, Color.YELLOW);
+        Run r = latte("ask", "--preset", "tiny", "--image", image.toString(), "--question", "what is this?", "--max-tokens", "3");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().endsWith(System.lineSeparator()), "no answer line: '" + r.out() + "'");
+        assertEquals(1, r.out().lines().count(), r.out());
+        assertTrue(r.err().contains("Resizing"), r.err());
+    }
+
+    @Test
+    void trainWritesALoadableModelAndOneMetricsLinePerStep() throws Exception {
+        Path images = dir.resolve("images");
+        png(images.resolve("red_apple.png"), 12, Color.RED);
+        png(images.resolve("blue-car.png"), 12, Color.BLUE);
+        png(images.resolve("green_frog.png"), 8, Color.GREEN);
+        Path out = dir.resolve("model");
+        Run r = latte("train", "--preset", "tiny", "--images", images.toString(), "--out", out.toString(),
+                "--steps", "3", "--batch", "2");
+        assertEquals(0, r.exit(), r.err());
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl")) {
+            assertTrue(Files.isRegularFile(out.resolve(f)), f + " missing");
+        }
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"), StandardCharsets.UTF_8);
+        assertEquals(3, lines.size(), lines.toString());
+        for (int i = 0; i < 3; i++) {
+            JsonNode m = JSON.readTree(lines.get(i));
+            assertEquals(i + 1, m.get("step").asInt());
+            assertEquals("generation", m.get("stage").asText());
+            assertTrue(m.get("group").asInt() >= 0 && m.get("group").asInt() < LatteConfig.tiny().groups());
+            assertTrue(Double.isFinite(m.get("loss").asDouble()));
+            assertTrue(m.get("seconds").asDouble() >= 0);
+        }
+        assertTrue(Files.readString(out.resolve("tokenizer.json")).contains("\"frog\""));
+        try (LatteFlow flow = LatteFlow.load(out)) {
+            assertEquals(LatteConfig.tiny(), flow.config());
+        }
+        try (var s = Files.list(dir)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".partial-")), "staging folder left behind");
+        }
+    }
+
+    @Test
+    void trainReadsCaptionsTsvAndHonoursModelSwitches() throws Exception {
+        Path images = dir.resolve("images");
+        png(images.resolve("a.png"), 16, Color.RED);
+        png(images.resolve("b.png"), 16, Color.BLUE);
+        Files.writeString(images.resolve("captions.tsv"), "# file\tcaption\na.png\tshiny ruby\nb.png\tdeep ocean\n");
+        Path out = dir.resolve("model");
+        Run r = latte("train", "--preset", "tiny", "--variant", "blend", "--groups", "4", "--no-residual-attention",
+                "--images", images.toString(), "--out", out.toString(), "--steps", "1", "--batch", "2");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(1, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        assertTrue(Files.readString(out.resolve("tokenizer.json")).contains("\"ruby\""));
+        LatteConfig saved = LatteConfig.read(out.resolve("config.json"));
+        assertEquals(4, saved.groups());
+        assertFalse(saved.residualAttention());
+        assertEquals("BLEND", saved.variant().name());
+    }
+
+    @Test
+    void trainRunsTheUnderstandingStageFirst() throws Exception {
+        Path images = dir.resolve("images");
+        png(images.resolve("red_apple.png"), 16, Color.RED);
+        png(images.resolve("blue_car.png"), 16, Color.BLUE);
+        Path out = dir.resolve("model");
+        Run r = latte("train", "--preset", "tiny", "--images", images.toString(), "--out", out.toString(),
+                "--steps", "1", "--understanding-steps", "1", "--batch", "2");
+        assertEquals(0, r.exit(), r.err());
+        List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertEquals(2, lines.size(), lines.toString());
+        assertEquals("understanding", JSON.readTree(lines.get(0)).get("stage").asText());
+        assertTrue(JSON.readTree(lines.get(0)).get("group").isNull());
+        assertEquals("generation", JSON.readTree(lines.get(1)).get("stage").asText());
+    }
+
+    @Test
+    void trainRejectsBadInputWithExitCode2AndWritesNothing() throws Exception {
+        Path out = dir.resolve("out");
+        Run missing = latte("train", "--preset", "tiny", "--images", dir.resolve("nope").toString(), "--out", out.toString());
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains("nope"), missing.err());
+
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Run none = latte("train", "--preset", "tiny", "--images", empty.toString(), "--out", out.toString());
+        assertEquals(2, none.exit());
+        assertTrue(none.err().contains("no .png"), none.err());
+
+        Path broken = Files.createDirectories(dir.resolve("broken"));
+        png(broken.resolve("good.png"), 8, Color.RED);
+        Files.write(broken.resolve("bad.png"), new byte[]{1, 2, 3, 4});
+        Run bad = latte("train", "--preset", "tiny", "--images", broken.toString(), "--out", out.toString());
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("bad.png"), bad.err());
+
+        Run groups = latte("train", "--preset", "tiny", "--groups", "3", "--images", broken.toString(), "--out", out.toString());
+        assertEquals(2, groups.exit());
+        assertTrue(groups.err().contains("--groups"), groups.err());
+        assertFalse(Files.exists(out), "output written despite bad input");
+    }
+
+    @Test
+    void badGenerateOptionsAreNamed() {
+        Path out = dir.resolve("x.png");
+        for (String[] bad : new String[][]{{"--steps", "0"}, {"--cfg", "-1"}, {"--cfg", "NaN"}, {"--count", "0"}}) {
+            Run r = latte("generate", "--preset", "tiny", "--prompt", "a", "--out", out.toString(), bad[0], bad[1]);
+            assertNotEquals(0, r.exit(), String.join(" ", bad));
+            assertTrue(r.err().contains(bad[0]), r.err());
+        }
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void missingFilesAndModelsAreNamed() {
+        Run ask = latte("ask", "--preset", "tiny", "--image", dir.resolve("missing.png").toString(), "--question", "what?");
+        assertNotEquals(0, ask.exit());
+        assertTrue(ask.err().contains("missing.png"), ask.err());
+
+        Run gen = latte("generate", "--model", "/nonexistent", "--prompt", "a", "--out", dir.resolve("y.png").toString());
+        assertNotEquals(0, gen.exit());
+        assertTrue(gen.err().contains("/nonexistent"), gen.err());
+        assertTrue(gen.err().contains("latte train"), "should say how to make a model: " + gen.err());
+    }
+
+    @Test
+    void everySubcommandDocumentsItsOptions() {
+        for (String sub : List.of("generate", "ask", "train", "bench")) {
+            Run r = latte(sub, "--help");
+            assertEquals(0, r.exit());
+            assertTrue(r.out().contains("Default:"), sub + " help shows no defaults:\n" + r.out());
+        }
+        Run none = latte();
+        assertNotEquals(0, none.exit());
+    }
+
+    @Test
+    void benchPrintsJsonWithLayerEvaluationsOfOneGroupPerStep() throws Exception {
+        Run r = latte("bench", "--preset", "tiny", "--batch", "1", "--steps", "2", "--repeats", "1",
+                "--train-batch", "2", "--train-repeats", "1");
+        assertEquals(0, r.exit(), r.err());
+        List<String> lines = r.out().lines().toList();
+        JsonNode j = JSON.readTree(lines.get(lines.size() - 1));
+        LatteConfig tiny = LatteConfig.tiny();
+        assertEquals(tiny.layersPerGroup() * 2, j.get("latte_layer_evals").asInt());
+        assertEquals(tiny.numLayers() * 2, j.get("vanilla_layer_evals").asInt());
+        for (String k : List.of("latte_s_per_image", "vanilla_s_per_image", "speedup", "latte_train_step_s",
+                "vanilla_train_step_s", "train_speedup")) {
+            assertTrue(j.get(k).asDouble() > 0, k + " in " + j);
+        }
+    }
+}
