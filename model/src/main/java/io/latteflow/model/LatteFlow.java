@@ -122,8 +122,7 @@ public final class LatteFlow implements AutoCloseable {
             }
             boolean guided = Arrays.stream(guidance).anyMatch(g -> g != 1.0);
             if (guided) for (int b = 0; b < batch; b++) contexts.add(captionContext(""));
-            PromptBatch prompts = PromptBatch.of(c, contexts, false, tokenizer.padId());
-            GenerationContext ctx = GenerationContext.of(c, prompts, model.vlm().prefill(prompts, null));
+            GenerationContext ctx = GenerationContext.of(c, contexts, model.vlm(), tokenizer.padId());
             INDArray x0 = Nd4j.create(noise, new long[]{batch, c.latentTokens(), c.latentDim()}, 'c');
             INDArray x1 = EulerSampler.sample(model.groups(), model.partition(), ctx, x0, steps, guided ? guidance : null, null);
             INDArray pixels = model.codec().decode(x1);                                  // (batch, 3, size, size)
