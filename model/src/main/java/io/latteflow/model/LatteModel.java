@@ -52,9 +52,7 @@ public final class LatteModel {
 
     /** Parameters one sampling step reads: one group's layers plus its head and the timestep embedder. */
     public long activeParamsPerStep() {
-        int g = 0;
-        return params.count(n -> n.startsWith("gen.time_embed.") || n.startsWith("gen.groups." + g + ".")
-                || ownedByGroupLayers(n, 0));
+        return params.count(n -> n.startsWith("gen.time_embed.") || n.startsWith("gen.groups.0.") || ownedByGroupLayers(n, 0));
     }
 
     private boolean ownedByGroupLayers(String name, int group) {

@@ -1,7 +1,6 @@
 package io.latteflow.model.vlm;
 
 import io.latteflow.model.LatteConfig;
-import io.latteflow.model.nn.LayerEvalCounter;
 import io.latteflow.model.nn.Net;
 import io.latteflow.model.nn.ParamStore;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -23,7 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class VisionLanguageModel {
     private final LatteConfig c;
     private final ParamStore params;
-    private final LayerEvalCounter counter = new LayerEvalCounter();
     private final AtomicLong prefills = new AtomicLong();
     private Net textPrefill, imagePrefill, decode;
 
@@ -57,9 +55,7 @@ public final class VisionLanguageModel {
             outs.add("k" + l);
             outs.add("v" + l);
         }
-        counter.begin();
         Map<String, INDArray> out = net.sd.output(in, outs.toArray(new String[0]));
-        counter.end();
         prefills.incrementAndGet();
         INDArray[] k = new INDArray[c.numLayers()], v = new INDArray[c.numLayers()];
         for (int l = 0; l < layers; l++) {
@@ -227,7 +223,6 @@ public final class VisionLanguageModel {
             net.sd.identity("k" + l, k[l]);
             net.sd.identity("v" + l, v[l]);
         }
-        net.sd.setListeners(counter);
         if (withImage) imagePrefill = net;
         else textPrefill = net;
         return net;
@@ -255,9 +250,5 @@ public final class VisionLanguageModel {
     /** Prefills run so far (one per request batch, whatever the number of sampling steps). */
     public long prefillCount() {
         return prefills.get();
-    }
-
-    public LayerEvalCounter prefillLayerCounter() {
-        return counter;
     }
 }
