@@ -18,8 +18,8 @@ public final class ResidualAttention {
      * @param ht       timestep embedding (batch, d)
      * @param gate     prefix of W_t, stored (heads, d)
      */
-    public static SDVariable apply(Net net, SDVariable logits, SDVariable previous, SDVariable ht, String gate, int heads) {
+    public static SDVariable apply(Net net, SDVariable logits, SDVariable previous, SDVariable ht, String gate) {
         SDVariable g = net.sd.math.tanh(net.dense(ht, gate, false));                // (batch, heads)
-        return logits.add(net.reshape(g, net.size(g, 0), (long) heads, 1L, 1L).mul(previous));
+        return logits.add(net.sd.expandDims(net.sd.expandDims(g, 2), 3).mul(previous));      // gate (batch, heads, 1, 1)
     }
 }

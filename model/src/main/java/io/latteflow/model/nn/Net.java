@@ -7,7 +7,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One SameDiff graph over a shared {@link ParamStore}, with the building blocks every part of the model uses.
@@ -22,6 +24,7 @@ import java.util.List;
 public final class Net {
     public final SameDiff sd = SameDiff.create();
     private final ParamStore params;
+    private final Map<String, SDVariable> tokenShapes = new HashMap<>();
 
     public Net(ParamStore params) {
         this.params = params;
@@ -44,10 +47,29 @@ public final class Net {
         return sd.placeHolder(name, DataType.INT32, shape);
     }
 
-    /** Tokens (batch, n, in) times W^T (+ b): (batch, n, out). */
+    /**
+     * Tokens (batch, n, in) times W^T (+ b): (batch, n, out). The output remembers its input's (batch, n), so
+     * projections of one input, and {@link #splitHeads} of any projection, share one shape computation.
+     */
     public SDVariable linear(SDVariable x, String prefix, boolean bias) {
         long out = params.get(prefix + ".weight").size(0), in = params.get(prefix + ".weight").size(1);
-        return reshape(dense(reshape(x, -1L, in), prefix, bias), size(x, 0), size(x, 1), out);
+        SDVariable tokens = tokenShape(x);
+        SDVariable y = sd.reshape(dense(sd.reshape(x, -1L, in), prefix, bias), withTrailing(tokens, out));
+        tokenShapes.put(y.name(), tokens);
+        return y;
+    }
+
+    /**
+     * (batch, n) of a rank-3 token tensor as a graph vector, computed once per tensor. Batch and length are unknown
+     * when a graph is built, and SameDiff spends more time per op than these small ops take to compute, so the
+     * number of shape ops matters: sharing them cut a generation layer from about 240 ops to about 150.
+     */
+    private SDVariable tokenShape(SDVariable x) {
+        return tokenShapes.computeIfAbsent(x.name(), n -> sd.shape(x).castTo(DataType.LONG).get(SDIndex.interval(0, 2)));
+    }
+
+    private SDVariable withTrailing(SDVariable leading, long... trailing) {
+        return sd.concat(0, leading, sd.constant(Nd4j.createFromArray(trailing)));
     }
 
     /** Rows (batch, in) times W^T (+ b): (batch, out). */
@@ -90,13 +112,12 @@ public final class Net {
 
     /** (batch, n, heads*dh) -> (batch, heads, n, dh). */
     public SDVariable splitHeads(SDVariable x, int heads, int dh) {
-        return sd.permute(reshape(x, size(x, 0), size(x, 1), (long) heads, (long) dh), 0, 2, 1, 3);
+        return sd.permute(sd.reshape(x, withTrailing(tokenShape(x), heads, dh)), 0, 2, 1, 3);
     }
 
-    /** (batch, heads, n, dh) -> (batch, n, heads*dh). */
-    public SDVariable mergeHeads(SDVariable x, int heads, int dh) {
-        SDVariable t = sd.permute(x, 0, 2, 1, 3);
-        return reshape(t, size(x, 0), size(x, 2), (long) heads * dh);
+    /** (batch, heads, n, dh) -> (batch, n, heads*dh), heads outermost along the last axis. */
+    public SDVariable mergeHeads(SDVariable x, int heads) {
+        return sd.concat(2, sd.unstack(x, 1, heads));
     }
 
     /** x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]. */
@@ -108,13 +129,14 @@ public final class Net {
     }
 
     /** Grouped-query attention: each of the kv heads serves {@code rep} consecutive query heads. */
-    public SDVariable repeatKv(SDVariable kv, int rep, int kvHeads, int dh) {
+    public SDVariable repeatKv(SDVariable kv, int rep, int kvHeads) {
         if (rep == 1) return kv;
-        SDVariable e = sd.expandDims(kv, 2);                                     // (batch, kvHeads, 1, n, dh)
-        SDVariable[] copies = new SDVariable[rep];
-        java.util.Arrays.fill(copies, e);
-        SDVariable tiled = sd.concat(2, copies);                                 // (batch, kvHeads, rep, n, dh)
-        return reshape(tiled, size(kv, 0), (long) kvHeads * rep, size(kv, 2), (long) dh);
+        SDVariable[] heads = new SDVariable[kvHeads * rep];
+        for (int j = 0; j < kvHeads; j++) {
+            SDVariable head = kvHeads == 1 ? kv : kv.get(SDIndex.all(), SDIndex.interval(j, j + 1), SDIndex.all(), SDIndex.all());
+            for (int r = 0; r < rep; r++) heads[j * rep + r] = head;             // (batch, 1, n, dh) each
+        }
+        return sd.concat(1, heads);                                              // (batch, kvHeads*rep, n, dh)
     }
 
     /** q k^T / sqrt(dh): (batch, heads, nq, dh) x (batch, heads, nk, dh) -> (batch, heads, nq, nk). */

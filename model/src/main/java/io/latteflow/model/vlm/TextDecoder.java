@@ -32,8 +32,8 @@ public final class TextDecoder {
         SDVariable v = net.splitHeads(net.linear(h, p + ".self_attn.v_proj", true), c.numKvHeads(), dh);
         SDVariable keys = pastK == null ? k : net.sd.concat(2, pastK, k);       // (batch, kvHeads, past + n, dh)
         SDVariable values = pastV == null ? v : net.sd.concat(2, pastV, v);
-        SDVariable probs = net.sd.nn.softmax(net.logits(q, net.repeatKv(keys, rep, c.numKvHeads(), dh), dh).add(mask), 3);
-        SDVariable attn = net.mergeHeads(net.sd.mmul(probs, net.repeatKv(values, rep, c.numKvHeads(), dh)), c.numHeads(), dh);
+        SDVariable probs = net.sd.nn.softmax(net.logits(q, net.repeatKv(keys, rep, c.numKvHeads()), dh).add(mask), 3);
+        SDVariable attn = net.mergeHeads(net.sd.mmul(probs, net.repeatKv(values, rep, c.numKvHeads())), c.numHeads());
         SDVariable mid = x.add(net.linear(attn, p + ".self_attn.o_proj", false));
         SDVariable out = mid.add(net.swiGlu(net.rmsNorm(mid, p + ".post_attention_layernorm.weight", c.rmsNormEps()), p + ".mlp"));
         return new LayerOut(out, k, v);

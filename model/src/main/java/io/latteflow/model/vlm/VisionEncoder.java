@@ -32,7 +32,7 @@ public final class VisionEncoder {
             SDVariable k = net.rope(qkvParts[1], cos, sin, dh);
             SDVariable v = qkvParts[2];
             SDVariable probs = net.sd.nn.softmax(net.logits(q, k, dh), 3);
-            x = x.add(net.linear(net.mergeHeads(net.sd.mmul(probs, v), heads, dh), p + ".attn.proj", true));
+            x = x.add(net.linear(net.mergeHeads(net.sd.mmul(probs, v), heads), p + ".attn.proj", true));
             SDVariable mlp = net.linear(net.quickGelu(net.linear(net.layerNorm(x, p + ".norm2", 1e-6), p + ".mlp.fc1", true)), p + ".mlp.fc2", true);
             x = x.add(mlp);
         }

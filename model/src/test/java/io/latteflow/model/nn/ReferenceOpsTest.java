@@ -80,7 +80,7 @@ class ReferenceOpsTest {
         INDArray w = p.normal("gate.weight", 0.5, heads, d);
         Net net = new Net(p);
         SDVariable y = ResidualAttention.apply(net, net.input("a", -1, heads, m, m), net.input("prev", -1, heads, m, m),
-                net.input("ht", -1, d), "gate", heads);
+                net.input("ht", -1, d), "gate");
         INDArray a = Nd4j.randn(2, heads, m, m), prev = Nd4j.randn(2, heads, m, m), ht = Nd4j.randn(2, d);
         INDArray got = net.sd.output(Map.of("a", a, "prev", prev, "ht", ht), y.name()).get(y.name());
         for (int b = 0; b < 2; b++)
