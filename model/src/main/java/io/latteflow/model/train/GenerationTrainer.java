@@ -33,16 +33,31 @@ public final class GenerationTrainer {
     private final LatteModel model;
     private final LatteConfig c;
     private final Adam adam;
-    private final Random random;
+    private final long seed;
     private final int[] emptyContext;
+    private long steps;
 
     /** @param emptyContext token ids of the null condition (the empty caption's context) */
     public GenerationTrainer(LatteModel model, double learningRate, long seed, int[] emptyContext) {
         this.model = model;
         this.c = model.config();
         this.adam = new Adam(model.params(), learningRate);
-        this.random = new Random(seed);
+        this.seed = seed;
         this.emptyContext = emptyContext;
+    }
+
+    public Adam adam() {
+        return adam;
+    }
+
+    /** Steps taken so far; each step's group, timesteps, noise and dropout depend only on the seed and this count. */
+    public long stepsDone() {
+        return steps;
+    }
+
+    /** Continues as if {@code steps} steps had been taken (after restoring the weights and {@link #adam()}). */
+    public void resumeAt(long steps) {
+        this.steps = steps;
     }
 
     /** What a step did: the loss before the update and the group it trained. */
@@ -54,11 +69,17 @@ public final class GenerationTrainer {
      * @param x1       latents of the images, (batch, nImg, dim)
      */
     public Step step(List<int[]> contexts, INDArray x1) {
-        return step(contexts, x1, random.nextInt(c.groups()));
+        Random random = stepRandom();
+        return step(contexts, x1, random.nextInt(c.groups()), random);
     }
 
     /** A step that trains the given group. */
     public Step step(List<int[]> contexts, INDArray x1, int group) {
+        return step(contexts, x1, group, stepRandom());
+    }
+
+    private Step step(List<int[]> contexts, INDArray x1, int group, Random random) {
+        steps++;
         int batch = contexts.size();
         if (x1.size(0) != batch) throw new IllegalArgumentException(batch + " captions for " + x1.size(0) + " images");
         List<int[]> ctx = new ArrayList<>(contexts);
@@ -67,7 +88,7 @@ public final class GenerationTrainer {
         double[] t = new double[batch];
         float[] tt = new float[batch];
         for (int b = 0; b < batch; b++) tt[b] = (float) (t[b] = range[0] + (range[1] - range[0]) * random.nextDouble());
-        INDArray x0 = Nd4j.create(gaussian(x1.length()), x1.shape(), 'c');
+        INDArray x0 = Nd4j.create(gaussian(x1.length(), random), x1.shape(), 'c');
         INDArray tb = Nd4j.create(tt, new long[]{batch, 1, 1}, 'c');
         INDArray xt = x1.mul(tb).addi(x0.mul(tb.rsub(1.0)));
         INDArray target = x1.sub(x0);
@@ -98,7 +119,12 @@ public final class GenerationTrainer {
         return names;
     }
 
-    private float[] gaussian(long n) {
+    /** The random stream of the next step: resuming at step n replays exactly what an unbroken run draws. */
+    private Random stepRandom() {
+        return new Random(seed * 0x9E3779B97F4A7C15L + steps);
+    }
+
+    private static float[] gaussian(long n, Random random) {
         float[] z = new float[Math.toIntExact(n)];
         for (int i = 0; i < z.length; i++) z[i] = (float) random.nextGaussian();
         return z;

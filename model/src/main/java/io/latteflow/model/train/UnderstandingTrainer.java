@@ -37,6 +37,10 @@ public final class UnderstandingTrainer {
         this.adam = new Adam(model.params(), learningRate);
     }
 
+    public Adam adam() {
+        return adam;
+    }
+
     /**
      * @param images  each (3, imageSize, imageSize) in [0, 1]
      * @param prompts each {@code <|im_start|><|vision_start|> pads <|vision_end|> question <|im_end|>}

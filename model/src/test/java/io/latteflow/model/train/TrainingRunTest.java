@@ -1,0 +1,118 @@
+package io.latteflow.model.train;
+
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.LatteFlow;
+import io.latteflow.model.data.CaptionedImage;
+import io.latteflow.model.data.VqaSample;
+import io.latteflow.model.io.SafeTensors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TrainingRunTest {
+    private static final String[] COLORS = {"red", "green", "blue", "yellow"};
+    private static final Color[] RGB = {Color.RED, Color.GREEN, Color.BLUE, Color.YELLOW};
+    private static final TrainingRun.Plan PLAN = new TrainingRun.Plan(3, 7, 2, 1e-3, 5, 2, 0.9, 0);
+
+    /** Stops the run after a given generation step, as a kill would (the step's log line is already written). */
+    private static final class Kill extends RuntimeException {
+    }
+
+    @Test
+    void aRunResumedAfterAnInterruptionEndsBitForBitLikeAnUnbrokenRun(@TempDir Path tmp) throws Exception {
+        Path straight = tmp.resolve("straight"), broken = tmp.resolve("broken");
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+            TrainingRun.start(straight, flow, PLAN, "squares").train(vqa(), images(), (s, step, total, loss, g, sec) -> { });
+        }
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+            TrainingRun run = TrainingRun.start(broken, flow, PLAN, "squares");
+            assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, step, total, loss, g, sec) -> {
+                if (s == TrainingRun.Stage.GENERATION && step == 5) throw new Kill();
+            }));
+        }
+        assertTrue(Files.exists(broken.resolve(TrainingRun.CHECKPOINT)), "checkpoint written every 2 steps");
+        TrainingRun resumed = TrainingRun.resume(broken, PLAN, "squares");
+        List<Integer> replayed = new ArrayList<>();
+        resumed.train(vqa(), images(), (s, step, total, loss, g, sec) -> replayed.add(step));
+        resumed.flow().close();
+
+        assertEquals(List.of(5, 6, 7), replayed, "resumes after the step-4 checkpoint, losing only step 5");
+        assertSameTensors(straight.resolve("model.safetensors"), broken.resolve("model.safetensors"));
+        assertEquals(withoutTimes(straight.resolve(TrainingRun.METRICS)), withoutTimes(broken.resolve(TrainingRun.METRICS)));
+        assertFalse(Files.exists(broken.resolve(TrainingRun.CHECKPOINT)), "checkpoint removed after the run");
+        assertTrue(Files.exists(broken.resolve(TrainingRun.SUMMARY)));
+    }
+
+    @Test
+    void resumingWithOtherSettingsOrDataIsRefusedWithTheReason(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("run");
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+            TrainingRun run = TrainingRun.start(dir, flow, PLAN, "squares");
+            assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, step, total, loss, g, sec) -> {
+                if (s == TrainingRun.Stage.GENERATION && step == 3) throw new Kill();
+            }));
+            IOException again = assertThrows(IOException.class, () -> TrainingRun.start(dir, flow, PLAN, "squares"));
+            assertTrue(again.getMessage().contains("already holds a training run"), again.getMessage());
+        }
+        TrainingRun.Plan otherSeed = new TrainingRun.Plan(3, 7, 2, 1e-3, 6, 2, 0.9, 0);
+        IOException seed = assertThrows(IOException.class, () -> TrainingRun.resume(dir, otherSeed, "squares"));
+        assertTrue(seed.getMessage().contains("seed=5"), seed.getMessage());
+        IOException data = assertThrows(IOException.class, () -> TrainingRun.resume(dir, PLAN, "circles"));
+        assertTrue(data.getMessage().contains("'squares'"), data.getMessage());
+        IOException none = assertThrows(IOException.class, () -> TrainingRun.resume(tmp.resolve("empty"), PLAN, "squares"));
+        assertTrue(none.getMessage().contains("no training run"), none.getMessage());
+    }
+
+    private static List<CaptionedImage> images() {
+        List<CaptionedImage> out = new ArrayList<>();
+        for (int i = 0; i < COLORS.length; i++) out.add(new CaptionedImage(COLORS[i] + " square", square(RGB[i]), i));
+        return out;
+    }
+
+    private static List<VqaSample> vqa() {
+        List<VqaSample> out = new ArrayList<>();
+        for (int i = 0; i < COLORS.length; i++) out.add(new VqaSample(square(RGB[i]), "what is this?", COLORS[i] + " square", "name"));
+        return out;
+    }
+
+    private static BufferedImage square(Color color) {
+        BufferedImage img = new BufferedImage(16, 16, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, 16, 16);
+        g.setColor(color);
+        g.fillRect(4, 4, 8, 8);
+        g.dispose();
+        return img;
+    }
+
+    private static void assertSameTensors(Path a, Path b) throws IOException {
+        try (SafeTensors x = SafeTensors.open(a); SafeTensors y = SafeTensors.open(b)) {
+            assertEquals(x.names(), y.names());
+            for (String n : x.names()) {
+                INDArray p = x.get(n), q = y.get(n);
+                assertTrue(Arrays.equals(p.data().asFloat(), q.data().asFloat()), "tensor " + n + " differs");
+            }
+        }
+    }
+
+    private static List<String> withoutTimes(Path metrics) throws IOException {
+        return Files.readAllLines(metrics, StandardCharsets.UTF_8).stream().map(l -> l.replaceAll(",\"seconds\":[0-9.Ee-]+", "")).toList();
+    }
+}
