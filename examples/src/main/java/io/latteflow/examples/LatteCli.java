@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
 @Command(name = "latte", mixinStandardHelpOptions = true, version = "latte 0.1.0-SNAPSHOT (LaTtE-Flow for the JVM)",
         description = "LaTtE-Flow on the JVM: draw images from captions, answer questions about images, train, benchmark.",
         subcommands = {GenerateCommand.class, AskCommand.class, TrainCommand.class, BenchCommand.class,
+                io.latteflow.examples.cli.DataCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LatteCli implements Callable<Integer> {
     @CommandLine.Spec
@@ -76,7 +77,7 @@ public final class LatteCli implements Callable<Integer> {
     @Override
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
-        spec.commandLine().getErr().println("latte: a subcommand is required (generate, ask, train, bench)");
+        spec.commandLine().getErr().println("latte: a subcommand is required (generate, ask, train, bench, data)");
         return CliError.EXIT_BAD_INPUT;
     }
 }

@@ -91,6 +91,15 @@ public record LatteConfig(
                 1, 32, 2, 2, 4, 2, 2, 16, 2, true, 100, 8, 2, 3, 64, 8, 3.0, 0.1);
     }
 
+    /**
+     * The size trained on a CPU for the shipped Fashion-MNIST model: L = 8, d = 128, 4 heads, K = 4,
+     * 28x28 images as 49 latent tokens (about 4 M parameters, 8 MB in F16).
+     */
+    public static LatteConfig small() {
+        return new LatteConfig(Variant.COUPLE, 512, 128, 8, 4, 2, 384, 10000, 1e-6, 64,
+                2, 64, 2, 2, 4, 2, 2, 32, 4, true, 100, 28, 4, 3, 128, 20, 3.0, 0.1);
+    }
+
     /** The benchmark size: L = 8, d = 256, 4 heads, K = 4, 32x32 images as 64 latent tokens. */
     public static LatteConfig bench() {
         return new LatteConfig(Variant.COUPLE, 512, 256, 8, 4, 2, 768, 10000, 1e-6, 64,
@@ -106,9 +115,10 @@ public record LatteConfig(
     public static LatteConfig preset(String name) {
         return switch (name) {
             case "tiny" -> tiny();
+            case "small" -> small();
             case "bench" -> bench();
             case "paper" -> paper();
-            default -> throw new IllegalArgumentException("Unknown preset '" + name + "' (tiny, bench, paper)");
+            default -> throw new IllegalArgumentException("Unknown preset '" + name + "' (tiny, small, bench, paper)");
         };
     }
 

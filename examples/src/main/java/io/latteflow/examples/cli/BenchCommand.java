@@ -40,7 +40,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--preset", paramLabel = "tiny|bench", defaultValue = "bench",
+    @Option(names = "--preset", paramLabel = "tiny|small|bench", defaultValue = "bench",
             description = "Model size; the Vanilla twin has the same layers with K = 1. Default: ${DEFAULT-VALUE}.")
     String preset;
 

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Which model a command runs: a checkpoint directory ({@code --model}) or, for trying the command without one,
@@ -27,7 +28,7 @@ public final class ModelOptions {
                     + "up in the current directory, then in the repository root. Default: ${DEFAULT-VALUE}.")
     Path model;
 
-    @Option(names = "--preset", paramLabel = "tiny|bench",
+    @Option(names = "--preset", paramLabel = "tiny|small|bench",
             description = "Instead of --model: a freshly initialised, untrained model of this size (outputs are noise; "
                     + "for trying the command without a checkpoint).")
     String preset;
@@ -69,8 +70,8 @@ public final class ModelOptions {
     }
 
     static LatteConfig presetConfig(CommandSpec spec, String option, String name) {
-        if (!name.equals("tiny") && !name.equals("bench")) {
-            throw new ParameterException(spec.commandLine(), option + " must be tiny or bench, got '" + name + "'");
+        if (!List.of("tiny", "small", "bench").contains(name)) {
+            throw new ParameterException(spec.commandLine(), option + " must be tiny, small or bench, got '" + name + "'");
         }
         return LatteConfig.preset(name);
     }

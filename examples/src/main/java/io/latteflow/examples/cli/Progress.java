@@ -19,7 +19,7 @@ final class Progress {
         boolean terminal = System.console() != null;
         return new ProgressBarBuilder().setTaskName(task).setInitialMax(max).setStyle(ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(terminal ? 500 : 5000).setConsumer(new Consumer(err, terminal))
-                .setMaxRenderedLength(100).build();
+                .showSpeed(new java.text.DecimalFormat("0.00")).setUnit(" steps", 1).setMaxRenderedLength(120).build();
     }
 
     private static final class Consumer implements ProgressBarConsumer {
@@ -34,7 +34,7 @@ final class Progress {
 
         @Override
         public int getMaxRenderedLength() {
-            return 100;
+            return 120;
         }
 
         @Override

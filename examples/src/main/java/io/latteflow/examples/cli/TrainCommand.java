@@ -2,60 +2,67 @@ package io.latteflow.examples.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.latteflow.model.Images;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.Variant;
+import io.latteflow.model.data.CaptionedImage;
+import io.latteflow.model.data.VqaSample;
 import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.TokenizerBuilder;
-import io.latteflow.model.train.GenerationTrainer;
-import io.latteflow.model.train.UnderstandingTrainer;
+import io.latteflow.model.train.TrainingRun;
 import me.tongfei.progressbar.ProgressBar;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
- * {@code latte train}: trains a model from scratch on a folder of captioned PNGs: first the VLM on
- * "what is this?" -> caption (optional), then the generation path with the per-group flow-matching loss.
- * Everything is written to a hidden staging folder next to {@code --out} and moved into place at the end.
+ * {@code latte train}: trains a model from scratch, first the VLM on questions about the images (optional), then
+ * the generation path with the per-group flow-matching loss, in a run directory that is resumable after a crash
+ * or {@code kill -9} ({@code --resume}) and becomes a model directory when the run ends.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a model from scratch on a folder of captioned PNGs and save it as a model directory.",
-                "Captions: captions.tsv (file<TAB>caption) in the folder if present, else the file name without "
+        description = {"Train a model from scratch on a data set or a folder of captioned PNGs and save it as a model directory.",
+                "Checkpoints every --checkpoint-every steps; after an interruption, the same command with --resume "
+                        + "continues bit-for-bit from the last checkpoint.",
+                "Folder captions: captions.tsv (file<TAB>caption) in the folder if present, else the file name without "
                         + "its extension, '_' and '-' read as spaces."})
 public final class TrainCommand implements Callable<Integer> {
-    static final String QUESTION = "what is this?";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--images", required = true, paramLabel = "DIR", description = "Folder of training PNGs.")
+    @Option(names = "--images", paramLabel = "DIR", description = "Folder of training PNGs (instead of --data).")
     Path images;
 
+    @Option(names = "--data", paramLabel = "SET", description = "A fetched data set (instead of --images): "
+            + DataSets.NAMES + ". Fetch them with 'latte data fetch'.")
+    String data;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the data sets are. Default: $LATTE_DATA, else ./data.")
+    Path dataDir;
+
     @Option(names = "--out", required = true, paramLabel = "DIR",
-            description = "Model directory to write (config.json, model.safetensors, tokenizer.json, metrics.jsonl).")
+            description = "Run directory; at the end a model directory (config.json, model.safetensors, tokenizer.json, "
+                    + "metrics.jsonl, train.json).")
     Path out;
 
-    @Option(names = "--preset", paramLabel = "tiny|bench", defaultValue = "bench",
-            description = "Model size. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--resume", description = "Continue the interrupted run in --out from its last checkpoint (the other options must match).")
+    boolean resume;
+
+    @Option(names = "--preset", paramLabel = "NAME", defaultValue = "bench",
+            description = "Model size: tiny, small, bench, paper. Default: ${DEFAULT-VALUE}.")
     String preset;
 
     @Option(names = "--variant", paramLabel = "couple|blend", defaultValue = "couple",
@@ -75,10 +82,10 @@ public final class TrainCommand implements Callable<Integer> {
     int steps;
 
     @Option(names = "--understanding-steps", paramLabel = "N", defaultValue = "0",
-            description = "VLM training steps on \"" + QUESTION + "\" -> caption, run before generation. Default: ${DEFAULT-VALUE}.")
+            description = "VLM training steps on the questions of the data, run before generation. Default: ${DEFAULT-VALUE}.")
     int understandingSteps;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "16", description = "Images per step. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "16", description = "Samples per step. Default: ${DEFAULT-VALUE}.")
     int batch;
 
     @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1e-3", description = "Adam learning rate. Default: ${DEFAULT-VALUE}.")
@@ -88,120 +95,118 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Seed of initialisation, batches, noise and timesteps. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--force", description = "Replace --out if it already holds files (only after training succeeds).")
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "100",
+            description = "Steps between checkpoints (a kill loses at most this many). Default: ${DEFAULT-VALUE}.")
+    int checkpointEvery;
+
+    @Option(names = "--ema", paramLabel = "DECAY", defaultValue = "0.999",
+            description = "EMA decay of the generation weights; the saved model holds the average. Default: ${DEFAULT-VALUE}.")
+    double ema;
+
+    @Option(names = "--snapshot-every", paramLabel = "N", defaultValue = "0",
+            description = "Also save the EMA model every N generation steps under --out/snapshots (for curves over training; 0 = never). Default: ${DEFAULT-VALUE}.")
+    int snapshotEvery;
+
+    @Option(names = "--dtype", paramLabel = "F32|F16|BF16", defaultValue = "F32",
+            description = "Precision of the saved weights. Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
+    @Option(names = "--force", description = "Replace --out if it already holds files.")
     boolean force;
 
     @Override
     public Integer call() throws Exception {
         LatteConfig config = config();
-        if (steps < 0) throw bad("--steps must be >= 0, got " + steps);
-        if (understandingSteps < 0) throw bad("--understanding-steps must be >= 0, got " + understandingSteps);
-        if (steps + understandingSteps == 0) throw bad("--steps and --understanding-steps are both 0: nothing to train");
-        if (batch < 1) throw bad("--batch must be >= 1, got " + batch);
-        if (!(lr > 0) || Double.isInfinite(lr)) throw bad("--lr must be a finite number > 0, got " + lr);
-        checkOut();
-        TrainingSet data = TrainingSet.load(images);
+        TrainingRun.Plan plan = plan();
+        if (!List.of("F32", "F16", "BF16").contains(dtype)) throw bad("--dtype must be F32, F16 or BF16, got " + dtype);
+        if ((images == null) == (data == null)) throw bad("Give exactly one of --images DIR and --data SET");
+        if (!resume) checkOut();
+        TrainingData set = images != null ? TrainingData.folder(images) : DataSets.load(data, dataDir, config);
         PrintWriter err = spec.commandLine().getErr();
-        err.printf("Training a %s %s model (L=%d, d=%d, K=%d, residual attention %s) on %d images from %s.%n",
-                preset, config.variant().name().toLowerCase(), config.numLayers(), config.hiddenSize(), config.groups(),
-                config.residualAttention() ? "on" : "off", data.size(), images);
-        err.flush();
-
-        Path target = out.toAbsolutePath().normalize();
-        Path staging = target.resolveSibling("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid());
-        Thread cleanup = new Thread(() -> deleteQuietly(staging));
-        Runtime.getRuntime().addShutdownHook(cleanup);
-        try {
-            Outputs.deleteTree(staging);
-            Files.createDirectories(staging);
-            Path tokenizer = staging.resolve(Checkpoint.TOKENIZER);
-            TokenizerBuilder.writeWordLevel(data.captions(), config.vocabSize() - 7, tokenizer);
-            try (LatteFlow flow = LatteFlow.create(config, seed, tokenizer);
-                 BufferedWriter metrics = Files.newBufferedWriter(staging.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
-                Random random = new Random(seed);
-                if (understandingSteps > 0) trainUnderstanding(flow, data, metrics, random, err);
-                if (steps > 0) trainGeneration(flow, data, metrics, random, err);
-                metrics.flush();
-                flow.save(staging);
-            }
-            install(staging, target);
-        } finally {
-            deleteQuietly(staging);
+        long wallStart = System.nanoTime();
+        TrainingRun run;
+        if (resume) {
             try {
-                Runtime.getRuntime().removeShutdownHook(cleanup);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook runs anyway
+                run = TrainingRun.resume(out, plan, set.description());
+            } catch (IOException e) {
+                throw new CliError(e.getMessage(), e);
+            }
+            err.printf("Resuming the run in %s on %s.%n", out, set.description());
+        } else {
+            if (force) Outputs.deleteTree(out);
+            Files.createDirectories(out);
+            Path tokenizer = out.resolve(Checkpoint.TOKENIZER);
+            TokenizerBuilder.writeWordLevel(set.corpus(), config.vocabSize() - 7, tokenizer);
+            run = TrainingRun.start(out, LatteFlow.create(config, seed, tokenizer), plan, set.description());
+            err.printf("Training a %s %s model (L=%d, d=%d, K=%d, residual attention %s) on %s.%n",
+                    preset, config.variant().name().toLowerCase(), config.numLayers(), config.hiddenSize(), config.groups(),
+                    config.residualAttention() ? "on" : "off", set.description());
+        }
+        err.flush();
+        try (LatteFlow flow = run.flow(); Bars bars = new Bars(err)) {
+            run.train(set.vqa(), set.images(), bars);
+            if (!dtype.equals("F32")) {
+                try (LatteFlow trained = LatteFlow.load(out)) {
+                    trained.save(out, dtype);
+                }
             }
         }
+        recordCommand((System.nanoTime() - wallStart) / 1e9);
         err.println("Saved the model to " + out);
         err.flush();
         return 0;
     }
 
-    private void trainUnderstanding(LatteFlow flow, TrainingSet data, BufferedWriter metrics, Random random, PrintWriter err) throws IOException {
-        int size = flow.config().imageSize();
-        List<INDArray> pixels = data.examples().stream().map(e -> Images.toArray(Images.resize(e.image(), size))).toList();
-        UnderstandingTrainer trainer = new UnderstandingTrainer(flow.model(), lr);
-        Batches batches = new Batches(data.size(), batch, random);
-        try (ProgressBar bar = Progress.bar("understanding", understandingSteps, err)) {
-            for (int s = 1; s <= understandingSteps; s++) {
-                int[] rows = batches.next();
-                List<INDArray> imgs = new ArrayList<>();
-                List<int[]> prompts = new ArrayList<>(), answers = new ArrayList<>();
-                for (int r : rows) {
-                    imgs.add(pixels.get(r));
-                    prompts.add(flow.questionPrompt(QUESTION));
-                    answers.add(flow.answerTokens(data.examples().get(r).caption()));
-                }
-                long start = System.nanoTime();
-                double loss = trainer.step(imgs, prompts, answers);
-                record(metrics, s, "understanding", null, loss, start);
-                bar.step();
-                bar.setExtraMessage(String.format(" loss %.4f", loss));
-            }
+    /** One progress bar per stage, with loss, steps/s and ETA. */
+    private static final class Bars implements TrainingRun.Listener, AutoCloseable {
+        private final PrintWriter err;
+        private ProgressBar bar;
+
+        Bars(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void onStage(TrainingRun.Stage stage, int done, int total) {
+            close();
+            bar = Progress.bar(stage.name().toLowerCase(), total, err);
+            bar.stepTo(done);
+        }
+
+        @Override
+        public void onStep(TrainingRun.Stage stage, int step, int total, double loss, Integer group, double seconds) {
+            bar.stepTo(step);
+            bar.setExtraMessage(String.format(" loss %.4f", loss) + (group == null ? "" : " (group " + group + ")"));
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) bar.close();
+            bar = null;
         }
     }
 
-    private void trainGeneration(LatteFlow flow, TrainingSet data, BufferedWriter metrics, Random random, PrintWriter err) throws IOException {
-        int size = flow.config().genImageSize();
-        INDArray stacked = Nd4j.stack(0, data.examples().stream()
-                .map(e -> Images.toArray(Images.resize(e.image(), size))).toArray(INDArray[]::new));
-        INDArray latents = flow.model().codec().encode(stacked);                 // (n, tokens, dim)
-        List<INDArray> rowsOf = new ArrayList<>();
-        for (int i = 0; i < data.size(); i++) rowsOf.add(latents.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(i, i + 1)).dup());
-        List<int[]> contexts = data.captions().stream().map(flow::captionContext).toList();
-        GenerationTrainer trainer = new GenerationTrainer(flow.model(), lr, seed, flow.captionContext(""));
-        Batches batches = new Batches(data.size(), batch, random);
-        try (ProgressBar bar = Progress.bar("generation", steps, err)) {
-            for (int s = 1; s <= steps; s++) {
-                int[] rows = batches.next();
-                List<int[]> ctx = new ArrayList<>();
-                INDArray[] x1 = new INDArray[rows.length];
-                for (int i = 0; i < rows.length; i++) {
-                    ctx.add(contexts.get(rows[i]));
-                    x1[i] = rowsOf.get(rows[i]);
-                }
-                long start = System.nanoTime();
-                GenerationTrainer.Step step = trainer.step(ctx, Nd4j.concat(0, x1));
-                record(metrics, s, "generation", step.group(), step.loss(), start);
-                bar.step();
-                bar.setExtraMessage(String.format(" loss %.4f (group %d)", step.loss(), step.group()));
-            }
-        }
+    /** Adds the command line and the wall time to train.json, so a shipped model says how it was made. */
+    private void recordCommand(double wallSeconds) throws IOException {
+        Path summary = out.resolve(TrainingRun.SUMMARY);
+        ObjectNode node = (ObjectNode) JSON.readTree(summary.toFile());
+        List<String> args = new ArrayList<>(List.of("latte", "train"));
+        args.addAll(spec.commandLine().getParseResult().originalArgs());
+        node.put("command", String.join(" ", args));
+        node.put("wall_seconds_last_session", Math.round(wallSeconds * 10) / 10.0);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(summary.toFile(), node);
     }
 
-    private static void record(BufferedWriter metrics, int step, String stage, Integer group, double loss, long startNanos) throws IOException {
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
-        if (!Double.isFinite(loss)) {
-            throw new IllegalStateException(stage + " training diverged at step " + step + " (loss " + loss + "); try a smaller --lr");
-        }
-        ObjectNode line = JSON.createObjectNode().put("step", step).put("stage", stage);
-        if (group == null) line.putNull("group");
-        else line.put("group", group);
-        line.put("loss", loss).put("seconds", Math.round(seconds * 1e4) / 1e4);
-        metrics.write(JSON.writeValueAsString(line));
-        metrics.newLine();
-        metrics.flush();
+    private TrainingRun.Plan plan() {
+        if (steps < 0) throw bad("--steps must be >= 0, got " + steps);
+        if (understandingSteps < 0) throw bad("--understanding-steps must be >= 0, got " + understandingSteps);
+        if (steps + understandingSteps == 0) throw bad("--steps and --understanding-steps are both 0: nothing to train");
+        if (batch < 1) throw bad("--batch must be >= 1, got " + batch);
+        if (!(lr > 0) || Double.isInfinite(lr)) throw bad("--lr must be a finite number > 0, got " + lr);
+        if (checkpointEvery < 1) throw bad("--checkpoint-every must be >= 1, got " + checkpointEvery);
+        if (!(ema >= 0 && ema < 1)) throw bad("--ema must be in [0, 1), got " + ema);
+        if (snapshotEvery < 0) throw bad("--snapshot-every must be >= 0, got " + snapshotEvery);
+        return new TrainingRun.Plan(understandingSteps, steps, batch, lr, seed, checkpointEvery, ema, snapshotEvery);
     }
 
     private LatteConfig config() {
@@ -219,71 +224,17 @@ public final class TrainCommand implements Callable<Integer> {
     private void checkOut() throws IOException {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new CliError("--out '" + out + "' is a file, not a folder");
         if (Files.isDirectory(out) && !force) {
+            boolean run = Files.exists(out.resolve(TrainingRun.RUN)) && !Files.exists(out.resolve(TrainingRun.SUMMARY));
             try (Stream<Path> s = Files.list(out)) {
                 if (s.findAny().isPresent()) {
-                    throw new CliError("--out '" + out + "' already holds files; choose another folder or pass --force to replace it");
+                    throw new CliError("--out '" + out + "' already holds " + (run ? "an unfinished training run; continue it with --resume, or"
+                            : "files;") + " choose another folder or pass --force to replace it");
                 }
             }
         }
     }
 
-    /** Moves the finished staging folder to {@code target}, replacing what was there only now. */
-    private static void install(Path staging, Path target) throws IOException {
-        if (Files.exists(target)) {
-            Path old = target.resolveSibling("." + target.getFileName() + ".old-" + ProcessHandle.current().pid());
-            Outputs.move(target, old);
-            Outputs.move(staging, target);
-            Outputs.deleteTree(old);
-        } else {
-            Files.createDirectories(target.getParent());
-            Outputs.move(staging, target);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try {
-            Outputs.deleteTree(dir);
-        } catch (IOException ignored) {
-            // best effort: a hidden .partial folder may remain
-        }
-    }
-
     private ParameterException bad(String message) {
         return new ParameterException(spec.commandLine(), message);
-    }
-
-    /** Epoch-shuffled indices; a batch larger than the data repeats images. */
-    private static final class Batches {
-        private final int n, size;
-        private final Random random;
-        private int[] order;
-        private int at;
-
-        Batches(int n, int size, Random random) {
-            this.n = n;
-            this.size = size;
-            this.random = random;
-            reshuffle();
-        }
-
-        int[] next() {
-            int[] rows = new int[size];
-            for (int i = 0; i < size; i++) {
-                if (at == n) reshuffle();
-                rows[i] = order[at++];
-            }
-            return rows;
-        }
-
-        private void reshuffle() {
-            order = new int[n];
-            for (int i = 0; i < n; i++) order[i] = i;
-            for (int i = n - 1; i > 0; i--) {
-                int j = random.nextInt(i + 1), t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
-            at = 0;
-        }
     }
 }
