@@ -85,7 +85,8 @@ public class FashionMnistTest {
         INDArray u8 = test.images();
         assertEquals(DataType.UINT8, u8.dataType());
         assertArrayEquals(new long[]{10000, 28, 28}, u8.shape());
-        assertEquals(110, u8.getInt(0, 14, 14));      // above 127: the signed-to-unsigned cast kept it
+        assertEquals(110, u8.getInt(0, 14, 14));
+        assertEquals(255, u8.getInt(0, 20, 17));      // above 127: the signed-to-unsigned cast kept it
         INDArray x = test.toArray(0, 2);
         assertArrayEquals(new long[]{2, 1, 28, 28}, x.shape());
         assertEquals(110 / 255f, x.getFloat(0, 0, 14, 14), 0f);
