@@ -38,7 +38,7 @@ public final class BatchOrder {
 
     private int[] epoch(long epoch) {
         if (epoch != cachedEpoch) {
-            Random random = new Random(seed * 0x9E3779B97F4A7C15L + epoch);
+            Random random = seeded(seed, epoch);
             permutation = new int[size];
             for (int i = 0; i < size; i++) permutation[i] = i;
             for (int i = size - 1; i > 0; i--) {
@@ -49,5 +49,17 @@ public final class BatchOrder {
             cachedEpoch = epoch;
         }
         return permutation;
+    }
+
+    /**
+     * A generator for item {@code index} of stream {@code seed}. The pair goes through a 64-bit finaliser first:
+     * {@code java.util.Random}'s first outputs for nearby seeds are nearly equal, so seeding it with seed + step
+     * directly would pick the same expert group for long runs of steps.
+     */
+    static Random seeded(long seed, long index) {
+        long z = seed * 0x9E3779B97F4A7C15L + index;
+        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+        z = (z ^ (z >>> 33)) * 0xC4CEB9FE1A85EC53L;
+        return new Random(z ^ (z >>> 33));
     }
 }

@@ -121,7 +121,7 @@ public final class GenerationTrainer {
 
     /** The random stream of the next step: resuming at step n replays exactly what an unbroken run draws. */
     private Random stepRandom() {
-        return new Random(seed * 0x9E3779B97F4A7C15L + steps);
+        return BatchOrder.seeded(seed, steps);
     }
 
     private static float[] gaussian(long n, Random random) {
