@@ -16,9 +16,14 @@ import java.io.UncheckedIOException;
  * Files.write(Path.of("cat.png"), img.png());
  * }</pre>
  *
- * @param pixels (3, size, size) in [0, 1]
+ * @param pixels  (3, size, size) in [0, 1]
+ * @param latents (latentTokens, latentDim): the sampler's output before decoding and clipping; null when unknown
  */
-public record GeneratedImage(GenerationRequest request, int steps, double guidance, INDArray pixels) {
+public record GeneratedImage(GenerationRequest request, int steps, double guidance, INDArray pixels, INDArray latents) {
+
+    public GeneratedImage(GenerationRequest request, int steps, double guidance, INDArray pixels) {
+        this(request, steps, guidance, pixels, null);
+    }
 
     public BufferedImage image() {
         return Images.toBufferedImage(pixels);

@@ -129,7 +129,8 @@ public final class LatteFlow implements AutoCloseable {
             for (int b = 0; b < batch; b++) {
                 GenerationRequest r = requests.get(rows.get(b));
                 INDArray img = pixels.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-                out[rows.get(b)] = new GeneratedImage(r, steps, guidance[b], img);
+                INDArray latents = x1.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.all()).dup();
+                out[rows.get(b)] = new GeneratedImage(r, steps, guidance[b], img, latents);
             }
         });
         return Arrays.asList(out);

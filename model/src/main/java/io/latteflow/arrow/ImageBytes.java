@@ -1,0 +1,83 @@
+package io.latteflow.arrow;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.zip.CRC32;
+
+/**
+ * Decodes untrusted encoded images from table cells. The declared size is checked before any pixel is decoded,
+ * because a few hundred bytes of PNG can declare a 100000 x 100000 image that would exhaust the heap.
+ */
+final class ImageBytes {
+    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    private ImageBytes() {
+    }
+
+    /** Thrown for a cell that is not a decodable image within the limits; its message goes to the row's error. */
+    static final class BadImage extends Exception {
+        BadImage(String message) {
+            super(message);
+        }
+    }
+
+    static BufferedImage decode(byte[] bytes, long maxPixels) throws BadImage {
+        if (bytes.length == 0) throw new BadImage("image bytes are empty");
+        if (startsWith(bytes, PNG_SIGNATURE)) checkPngHeader(bytes, maxPixels);
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new BadImage("image bytes are not PNG, JPEG, BMP or GIF");
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                // Other formats get the same guard from their header, read without decoding pixels.
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                checkSize(w, h, maxPixels);
+                BufferedImage img = reader.read(0);
+                if (img == null) throw new BadImage("image could not be decoded");
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new BadImage("image cannot be decoded: " + why);
+        }
+    }
+
+    /** PNG: signature, then the IHDR chunk (length 13) with width and height as big-endian uint32. */
+    static void checkPngHeader(byte[] b, long maxPixels) throws BadImage {
+        if (b.length < 33) throw new BadImage("PNG is truncated before the end of its IHDR header (" + b.length + " bytes)");
+        if (readInt(b, 8) != 13 || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R') {
+            throw new BadImage("PNG does not start with an IHDR chunk");
+        }
+        CRC32 crc = new CRC32();
+        crc.update(b, 12, 17);
+        if ((int) crc.getValue() != readInt(b, 29)) throw new BadImage("PNG IHDR checksum mismatch (corrupt header)");
+        checkSize(readInt(b, 16) & 0xffffffffL, readInt(b, 20) & 0xffffffffL, maxPixels);
+    }
+
+    private static void checkSize(long w, long h, long maxPixels) throws BadImage {
+        if (w <= 0 || h <= 0) throw new BadImage("image declares an empty size " + w + "x" + h);
+        if (w > maxPixels || h > maxPixels || w * h > maxPixels) {
+            throw new BadImage("image declares " + w + "x" + h + " pixels, more than the limit of " + maxPixels
+                    + " (possible decompression bomb); rejected before decoding");
+        }
+    }
+
+    private static int readInt(byte[] b, int at) {
+        return ((b[at] & 0xff) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
+    }
+
+    private static boolean startsWith(byte[] b, byte[] prefix) {
+        if (b.length < prefix.length) return false;
+        for (int i = 0; i < prefix.length; i++) if (b[i] != prefix[i]) return false;
+        return true;
+    }
+}
