@@ -23,6 +23,7 @@ import java.util.concurrent.Callable;
 @Command(name = "latte", mixinStandardHelpOptions = true, version = "latte 0.1.0-SNAPSHOT (LaTtE-Flow for the JVM)",
         description = "LaTtE-Flow on the JVM: draw images from captions, answer questions about images, train, benchmark.",
         subcommands = {GenerateCommand.class, AskCommand.class, TrainCommand.class, BenchCommand.class,
+                io.latteflow.examples.cli.ScoreCommand.class, io.latteflow.examples.cli.BenchScoreCommand.class,
                 io.latteflow.examples.cli.DataCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LatteCli implements Callable<Integer> {
