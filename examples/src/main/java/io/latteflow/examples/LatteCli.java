@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
         description = "LaTtE-Flow on the JVM: draw images from captions, answer questions about images, train, benchmark.",
         subcommands = {GenerateCommand.class, AskCommand.class, TrainCommand.class, BenchCommand.class,
                 io.latteflow.examples.cli.ScoreCommand.class, io.latteflow.examples.cli.BenchScoreCommand.class,
-                io.latteflow.examples.cli.DataCommand.class,
+                io.latteflow.examples.cli.DataCommand.class, io.latteflow.examples.cli.EvalCommand.class, io.latteflow.examples.cli.ResultsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LatteCli implements Callable<Integer> {
     @CommandLine.Spec

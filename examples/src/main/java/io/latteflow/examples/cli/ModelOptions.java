@@ -66,6 +66,10 @@ public final class ModelOptions {
         if (p.isAbsolute() || Files.exists(p)) return p;
         String home = System.getProperty("latte.home");
         if (home != null && Files.exists(Path.of(home).resolve(p))) return Path.of(home).resolve(p);
+        // Without the launcher (tests, an IDE), the repository root is the nearest parent holding the latte script.
+        for (Path d = Path.of("").toAbsolutePath().getParent(); d != null; d = d.getParent()) {
+            if (Files.isRegularFile(d.resolve("latte")) && Files.exists(d.resolve(p))) return d.resolve(p);
+        }
         return p;
     }
 

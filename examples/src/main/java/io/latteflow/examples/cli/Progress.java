@@ -16,10 +16,15 @@ final class Progress {
     }
 
     static ProgressBar bar(String task, long max, PrintWriter err) {
+        return bar(task, max, " steps", err);
+    }
+
+    /** A bar counting {@code unit} (with its leading space, e.g. {@code " images"}). */
+    static ProgressBar bar(String task, long max, String unit, PrintWriter err) {
         boolean terminal = System.console() != null;
         return new ProgressBarBuilder().setTaskName(task).setInitialMax(max).setStyle(ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(terminal ? 500 : 5000).setConsumer(new Consumer(err, terminal))
-                .showSpeed(new java.text.DecimalFormat("0.00")).setUnit(" steps", 1).setMaxRenderedLength(120).build();
+                .showSpeed(new java.text.DecimalFormat("0.00")).setUnit(unit, 1).setMaxRenderedLength(120).build();
     }
 
     private static final class Consumer implements ProgressBarConsumer {

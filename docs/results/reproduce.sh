@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Reproduces docs/RESULTS.md: trains every run of the report (skipping finished ones, resuming interrupted ones),
+# measures each model once (skipping measurements already in docs/results/*.json), then renders the report.
+# Usage: docs/results/reproduce.sh [--samples N]   (10000 images per measurement by default; fewer for a quick look)
+# A run or a measurement that is stopped halfway is picked up where it stopped by running the script again.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
+cd "$ROOT"
+SAMPLES=10000
+[[ "${1:-}" == "--samples" ]] && SAMPLES="$2"
+LATTE="$ROOT/latte"
+R=docs/results
+export LATTE_JAVA_OPTS="${LATTE_JAVA_OPTS:--Xmx3g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=7g}"
+
+# Every Fashion-MNIST run: small preset (L = 8, d = 128), batch 32, lr 5e-4, EMA 0.999, seed 0.
+COMMON=(--data fashion --preset small --batch 32 --lr 5e-4 --ema 0.999 --seed 0 --checkpoint-every 200 --snapshot-every 500)
+train() {  # name, steps, extra options...
+  local name="$1" steps="$2"; shift 2
+  local out="runs/$name"
+  if [[ -f "$out/model.safetensors" ]]; then return; fi
+  local resume=()
+  [[ -d "$out/checkpoint" ]] && resume=(--resume)
+  "$LATTE" train "${COMMON[@]}" --steps "$steps" --out "$out" "${resume[@]}" "$@"
+}
+measure() {  # json name, model dir, extra eval options...
+  local json="$R/$1.json" model="$2"; shift 2
+  [[ -f "$json" ]] && return
+  "$LATTE" eval fashion --model "$model" --samples "$SAMPLES" --json "$json" "$@"
+}
+
+# The shipped model: LaTtE Couple, K = 4 groups of M = 2 layers, residual attention on.
+train fashion-couple 3000 --variant couple
+# The comparisons run 1000 steps each and are compared with the shipped run's 1000-step snapshot.
+train fashion-vanilla-couple 1000 --variant couple --groups 1 --no-residual-attention
+train fashion-blend 1000 --variant blend
+train fashion-vanilla-blend 1000 --variant blend --groups 1 --no-residual-attention
+train fashion-k8 1000 --variant couple --groups 8
+train fashion-k2 1000 --variant couple --groups 2
+train fashion-no-residual 1000 --variant couple --no-residual-attention
+
+STEP1000=runs/fashion-couple/snapshots/step-1000
+measure table1-latte-couple "$STEP1000" --tag "table1=LaTtE Couple" --tag train_step=1000 --real
+measure table1-vanilla-couple runs/fashion-vanilla-couple --tag "table1=Vanilla Couple" --tag train_step=1000
+measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend" --tag train_step=1000
+measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanilla Blend" --tag train_step=1000
+for s in 500 1000 1500 2000 2500; do
+  measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag curve=LaTtE --tag train_step=$s
+done
+measure fig3-latte-3000 runs/fashion-couple --tag curve=LaTtE --tag train_step=3000
+measure fig3-vanilla-500 runs/fashion-vanilla-couple/snapshots/step-500 --tag curve=Vanilla --tag train_step=500
+measure fig3-vanilla-1000 runs/fashion-vanilla-couple --tag curve=Vanilla --tag train_step=1000
+measure ablation-k8 runs/fashion-k8 --tag ablation=groups --tag "label=K = 8"
+measure ablation-k4 "$STEP1000" --tag ablation=groups --tag "label=K = 4 (shipped run at 1000 steps)"
+measure ablation-k2 runs/fashion-k2 --tag ablation=groups --tag "label=K = 2"
+measure ablation-k1 runs/fashion-vanilla-couple --tag ablation=groups --tag "label=K = 1 (vanilla)"
+measure ablation-residual-on "$STEP1000" --tag ablation=residual --tag "label=on"
+measure ablation-residual-off runs/fashion-no-residual --tag ablation=residual --tag "label=off"
+for s in 5 10 20 40; do
+  measure "fig4-steps-$s" runs/fashion-couple --steps $s --tag sweep=steps
+done
+for g in 1 2 3 5 7; do
+  measure "fig4-cfg-$g" runs/fashion-couple --cfg $g --tag sweep=cfg
+done
+mkdir -p "$R/grids"
+[[ -f "$R/grids/fashion-latte-couple.png" ]] || "$LATTE" eval fashion --model runs/fashion-couple --samples 20 --grid "$R/grids/fashion-latte-couple.png" > /dev/null
+
+"$LATTE" results

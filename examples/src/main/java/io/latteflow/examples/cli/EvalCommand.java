@@ -1,0 +1,315 @@
+package io.latteflow.examples.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.latteflow.model.GeneratedImage;
+import io.latteflow.model.GenerationRequest;
+import io.latteflow.model.ImageGrid;
+import io.latteflow.model.Images;
+import io.latteflow.model.LatteFlow;
+import io.latteflow.model.data.DataException;
+import io.latteflow.model.data.DataRoot;
+import io.latteflow.model.data.Emoji;
+import io.latteflow.model.data.EmojiCaptions;
+import io.latteflow.model.data.EmojiQuestions;
+import io.latteflow.model.data.EmojiSet;
+import io.latteflow.model.data.FashionMnist;
+import io.latteflow.model.data.LabeledImages;
+import io.latteflow.model.data.Split;
+import io.latteflow.model.data.VqaSample;
+import io.latteflow.model.eval.Classifier;
+import io.latteflow.model.eval.GenerationQuality;
+import io.latteflow.model.eval.VqaAccuracy;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code latte eval fashion|emoji}: the measurements of the results report, printed as one JSON line (and written to
+ * {@code --json}). Fashion: FID, Inception Score and class accuracy of generated images in the feature space of the
+ * shipped classifier, optionally with the real-image ceiling. Emoji: VQA accuracy per question type on held-out (or
+ * training) emoji, and the category the model itself reads off images it drew from held-out captions.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = {EvalCommand.Fashion.class, EvalCommand.EmojiEval.class},
+        description = "Measure a trained model: 'eval fashion' (FID / IS / class accuracy) or 'eval emoji' (VQA accuracy).")
+public final class EvalCommand implements Callable<Integer> {
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        throw new CliError("eval needs a task: 'fashion' or 'emoji'");
+    }
+
+    /** Options every evaluation shares. */
+    static class Common {
+        @Option(names = "--data-dir", paramLabel = "DIR", description = "Where the data sets are. Default: $LATTE_DATA, else ./data.")
+        Path dataDir;
+
+        @Option(names = "--batch", paramLabel = "B", defaultValue = "50", description = "Images or questions per model call. Default: ${DEFAULT-VALUE}.")
+        int batch;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the result (indented JSON) to this file.")
+        Path json;
+
+        @Option(names = "--tag", paramLabel = "KEY=VALUE",
+                description = "Labels stored under \"tags\" in the result, for 'latte results' (e.g. table1=LaTtE Couple, curve=LaTtE, train_step=500).")
+        java.util.Map<String, String> tags = new java.util.LinkedHashMap<>();
+
+        Path root() {
+            try {
+                return dataDir != null ? dataDir : DataRoot.resolve().dir();
+            } catch (DataException e) {
+                throw new CliError(e.getMessage(), e);
+            }
+        }
+
+        void emit(ObjectNode result, PrintWriter out) throws IOException {
+            ObjectNode t = result.putObject("tags");
+            tags.forEach(t::put);
+            if (json != null) Outputs.writeAtomically(json, JSON.writeValueAsBytes(result));
+            out.println(JSON.copy().disable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
+            out.flush();
+        }
+    }
+
+    static LatteFlow open(Path dir) {
+        Path d = ModelOptions.resolve(dir);
+        if (!Files.isDirectory(d)) throw new CliError("No model at '" + dir + "': the directory does not exist");
+        try {
+            return LatteFlow.load(d);
+        } catch (IOException e) {
+            throw new CliError("Cannot load the model in '" + d + "': " + e.getMessage(), e);
+        }
+    }
+
+    @Command(name = "fashion", mixinStandardHelpOptions = true,
+            description = "FID, Inception Score and class accuracy of Fashion-MNIST images generated from the class captions.")
+    static final class Fashion extends Common implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", paramLabel = "DIR", defaultValue = "models/latte-fashion", description = "Model directory. Default: ${DEFAULT-VALUE}.")
+        Path model;
+
+        @Option(names = "--classifier", paramLabel = "DIR", defaultValue = "models/fashion-classifier",
+                description = "The feature extractor (trained on the Fashion-MNIST training split). Default: ${DEFAULT-VALUE}.")
+        Path classifier;
+
+        @Option(names = "--samples", paramLabel = "N", defaultValue = "10000", description = "Images generated (evenly over the 10 classes). Default: ${DEFAULT-VALUE}.")
+        int samples;
+
+        @Option(names = "--steps", paramLabel = "N", description = "Euler steps. Default: the model's.")
+        Integer steps;
+
+        @Option(names = "--cfg", paramLabel = "S", description = "Guidance scale. Default: the model's.")
+        Double cfg;
+
+        @Option(names = "--seed", paramLabel = "K", defaultValue = "0", description = "Seed of image 0 (image i uses seed + i). Default: ${DEFAULT-VALUE}.")
+        long seed;
+
+        @Option(names = "--real", description = "Also score the first N training images the same way (the ceiling row).")
+        boolean real;
+
+        @Option(names = "--grid", paramLabel = "FILE", description = "Also write a PNG with 8 samples of each class.")
+        Path grid;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter err = spec.commandLine().getErr();
+            if (!Files.isDirectory(ModelOptions.resolve(model))) throw new CliError("No model at '" + model + "': the directory does not exist");
+            Path root = root();
+            Classifier judge;
+            try {
+                judge = Classifier.load(ModelOptions.resolve(classifier));
+            } catch (IOException e) {
+                throw new CliError("Cannot load the classifier in '" + classifier + "': " + e.getMessage(), e);
+            }
+            LabeledImages test, train;
+            try {
+                test = FashionMnist.load(root, Split.TEST);
+                train = real ? FashionMnist.load(root, Split.TRAIN) : null;
+            } catch (DataException e) {
+                throw new CliError(e.getMessage(), e);
+            }
+            try (LatteFlow flow = open(model)) {
+                GenerationQuality.Settings settings;
+                try {
+                    settings = new GenerationQuality.Settings(samples, steps != null ? steps : flow.config().defaultSteps(),
+                            cfg != null ? cfg : flow.config().defaultCfg(), batch, seed);
+                } catch (IllegalArgumentException e) {
+                    throw new CliError(e.getMessage(), e);
+                }
+                GenerationQuality quality = new GenerationQuality(judge, test);
+                GenerationQuality.Result r;
+                try (ProgressBar bar = Progress.bar("sampling", samples, " images", err)) {
+                    r = quality.generated(flow, settings, bar::stepTo);
+                }
+                ObjectNode out = JSON.createObjectNode().put("task", "fashion").put("model", model.toString());
+                out.put("variant", flow.config().variant().name()).put("groups", flow.config().groups())
+                        .put("layers", flow.config().numLayers()).put("residual_attention", flow.config().residualAttention())
+                        .put("active_params_per_step", flow.model().activeParamsPerStep());
+                put(out.putObject("generated"), r, test.classNames());
+                if (real) put(out.putObject("real"), quality.real(train, samples), test.classNames());
+                if (grid != null) writeGrid(flow, settings, test, grid);
+                emit(out, spec.commandLine().getOut());
+            }
+            return 0;
+        }
+
+        private static void put(ObjectNode o, GenerationQuality.Result r, List<String> classes) {
+            o.put("source", r.source()).put("samples", r.samples()).put("steps", r.steps()).put("guidance", r.guidance())
+                    .put("fid", r.fid()).put("inception_score", r.inceptionScore()).put("inception_score_std", r.inceptionScoreStd())
+                    .put("class_accuracy", r.classAccuracy()).put("seconds_per_image", r.secondsPerImage());
+            ObjectNode per = o.putObject("per_class_accuracy");
+            for (int c = 0; c < classes.size(); c++) per.put(classes.get(c), r.perClassAccuracy()[c]);
+        }
+
+        private static void writeGrid(LatteFlow flow, GenerationQuality.Settings s, LabeledImages set, Path file) throws IOException {
+            List<List<BufferedImage>> rows = new ArrayList<>();
+            for (int c = 0; c < set.classCount(); c++) {
+                List<GenerationRequest> reqs = new ArrayList<>();
+                for (int i = 0; i < 8; i++) reqs.add(new GenerationRequest(set.caption(c), s.steps(), s.guidance(), s.seed() + 1000L * c + i));
+                rows.add(flow.generate(reqs).stream().map(GeneratedImage::image).toList());
+            }
+            writePng(ImageGrid.rows(rows, set.classNames(), 2), file);
+        }
+    }
+
+    @Command(name = "emoji", mixinStandardHelpOptions = true,
+            description = "VQA accuracy per question type on held-out (or training) emoji, and the category the model reads off "
+                    + "images it drew from held-out captions.")
+    static final class EmojiEval extends Common implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", paramLabel = "DIR", defaultValue = ModelOptions.DEFAULT_MODEL, description = "Model directory. Default: ${DEFAULT-VALUE}.")
+        Path model;
+
+        @Option(names = "--split", paramLabel = "held-out|train", defaultValue = "held-out",
+                description = "Which emoji the questions are about. Default: ${DEFAULT-VALUE}.")
+        String split;
+
+        @Option(names = "--questions", paramLabel = "N", defaultValue = "2000",
+                description = "At most this many single-emoji questions, every k-th of the full list. Default: ${DEFAULT-VALUE}.")
+        int questions;
+
+        @Option(names = "--canvases", paramLabel = "N", defaultValue = "100", description = "Canvases (count, left-of, right-of questions) per style. Default: ${DEFAULT-VALUE}.")
+        int canvases;
+
+        @Option(names = "--generate", paramLabel = "N", defaultValue = "200",
+                description = "Held-out captions drawn and then asked 'which category is this?' (0 skips). Default: ${DEFAULT-VALUE}.")
+        int generate;
+
+        @Option(names = "--styles", paramLabel = "S", split = ",", defaultValue = "google,twitter", description = "Emoji styles. Default: ${DEFAULT-VALUE}.")
+        List<String> styles;
+
+        @Option(names = "--grid", paramLabel = "FILE", description = "Also write a PNG of images drawn from held-out captions.")
+        Path grid;
+
+        @Override
+        public Integer call() throws IOException {
+            if (!split.equals("held-out") && !split.equals("train")) throw new CliError("--split must be held-out or train, got '" + split + "'");
+            if (questions < 1 || canvases < 0 || generate < 0) throw new CliError("--questions must be >= 1, --canvases and --generate >= 0");
+            PrintWriter err = spec.commandLine().getErr();
+            Path root = root();
+            try (LatteFlow flow = open(model)) {
+                int size = flow.config().imageSize();
+                EmojiQuestions asker = new EmojiQuestions(1, size);
+                List<VqaSample> single = new ArrayList<>(), multi = new ArrayList<>();
+                List<Emoji> heldOut = new ArrayList<>();
+                for (String style : styles) {
+                    EmojiSet set;
+                    try {
+                        set = EmojiSet.load(root, style);
+                    } catch (DataException | IllegalArgumentException e) {
+                        throw new CliError(e.getMessage(), e);
+                    }
+                    List<Emoji> emoji = split.equals("held-out") ? set.heldOut() : set.train();
+                    heldOut.addAll(set.heldOut());
+                    for (Emoji e : emoji) single.addAll(asker.about(e));
+                    for (int i = 0; i < canvases; i++) multi.addAll(asker.about(asker.canvas(emoji, i)));
+                }
+                List<VqaSample> asked = everyKth(single, questions);
+                asked.addAll(multi);
+                VqaAccuracy.Result vqa;
+                try (ProgressBar bar = Progress.bar("questions", asked.size(), " questions", err)) {
+                    vqa = VqaAccuracy.of(flow, asked, batch, bar::stepTo);
+                }
+                ObjectNode out = JSON.createObjectNode().put("task", "emoji").put("model", model.toString()).put("split", split);
+                put(out.putObject("vqa"), vqa);
+                if (generate > 0) {
+                    List<Emoji> drawn = everyKth(heldOut, generate);
+                    EmojiCaptions captions = new EmojiCaptions(0, styles.size() > 1);
+                    List<BufferedImage> images = new ArrayList<>();
+                    List<VqaSample> readBack = new ArrayList<>();
+                    try (ProgressBar bar = Progress.bar("drawing", drawn.size(), " images", err)) {
+                        for (int from = 0; from < drawn.size(); from += batch) {
+                            List<Emoji> part = drawn.subList(from, Math.min(drawn.size(), from + batch));
+                            List<GenerationRequest> reqs = new ArrayList<>();
+                            for (int i = 0; i < part.size(); i++) {
+                                reqs.add(GenerationRequest.of(captions.caption(part.get(i))).withSeed(from + i));
+                            }
+                            List<GeneratedImage> got = flow.generate(reqs);
+                            for (int i = 0; i < part.size(); i++) {
+                                BufferedImage img = got.get(i).image();
+                                images.add(img);
+                                readBack.add(new VqaSample(Images.resize(img, size), "which category is this?",
+                                        part.get(i).categoryWords(), "generated-category"));
+                            }
+                            bar.stepTo(from + part.size());
+                        }
+                    }
+                    put(out.putObject("generated"), VqaAccuracy.of(flow, readBack, batch, n -> {}));
+                    if (grid != null) {
+                        List<List<BufferedImage>> rows = new ArrayList<>();
+                        for (int i = 0; i + 8 <= Math.min(images.size(), 64); i += 8) rows.add(images.subList(i, i + 8));
+                        if (!rows.isEmpty()) writePng(ImageGrid.rows(rows, null, 2), grid);
+                    }
+                }
+                emit(out, spec.commandLine().getOut());
+            }
+            return 0;
+        }
+
+        private static void put(ObjectNode o, VqaAccuracy.Result r) {
+            o.put("accuracy", r.overall().accuracy()).put("asked", r.overall().asked());
+            ObjectNode by = o.putObject("by_type");
+            r.byType().forEach((t, s) -> by.putObject(t).put("accuracy", s.accuracy()).put("asked", s.asked()));
+            var m = o.putArray("mistakes");
+            for (String[] x : r.mistakes()) m.addObject().put("question", x[0]).put("expected", x[1]).put("got", x[2]);
+        }
+    }
+
+    /** At most {@code n} items spread evenly over {@code all} (every k-th), in order. */
+    static <T> List<T> everyKth(List<T> all, int n) {
+        if (all.size() <= n) return new ArrayList<>(all);
+        List<T> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) out.add(all.get((int) ((long) i * all.size() / n)));
+        return out;
+    }
+
+    static void writePng(BufferedImage image, Path file) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        if (!ImageIO.write(image, "png", bytes)) throw new UncheckedIOException(new IOException("no PNG writer"));
+        Outputs.writeAtomically(file, bytes.toByteArray());
+    }
+}

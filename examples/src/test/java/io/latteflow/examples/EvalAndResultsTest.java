@@ -1,0 +1,65 @@
+package io.latteflow.examples;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.LatteFlow;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.latteflow.examples.LatteCliTest.latte;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code latte eval fashion} measures a model through the real classifier and data; {@code latte results} renders the report. */
+class EvalAndResultsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void evalMeasurementsBecomeTheReportsTablesAndPlots() throws Exception {
+        Path model = dir.resolve("model");
+        try (LatteFlow untrained = LatteFlow.create(LatteConfig.small(), 1)) {
+            untrained.save(model);
+        }
+        Path results = dir.resolve("results");
+        for (int step : new int[]{0, 1}) {
+            LatteCliTest.Run r = latte("eval", "fashion", "--model", model.toString(), "--samples", "20", "--steps", "2", "--batch", "10",
+                    "--json", results.resolve("m" + step + ".json").toString(), "--tag", "table1=LaTtE Couple", "--tag", "curve=LaTtE",
+                    "--tag", "train_step=" + step, "--real");
+            assertEquals(0, r.exit(), r.err());
+            JsonNode last = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+            assertEquals(20, last.path("generated").path("samples").asInt());
+            assertEquals(2, last.path("generated").path("steps").asInt());
+            assertTrue(last.path("generated").path("fid").asDouble() > last.path("real").path("fid").asDouble());
+            assertEquals(String.valueOf(step), last.path("tags").path("train_step").asText());
+        }
+        Path md = dir.resolve("RESULTS.md");
+        LatteCliTest.Run r = latte("results", "--dir", results.toString(), "--out", md.toString());
+        assertEquals(0, r.exit(), r.err());
+        String report = Files.readString(md);
+        assertTrue(report.contains("| LaTtE Couple | 0 |"), report);
+        assertTrue(report.contains("| Real training images (ceiling) |"), report);
+        assertTrue(report.contains("| step 1 |"), report);
+        BufferedImage plot = ImageIO.read(results.resolve("fig3-fid-vs-training-steps.png").toFile());
+        assertEquals(640, plot.getWidth());
+    }
+
+    @Test
+    void badEvalAndResultsArgumentsAreOneLineErrors() {
+        LatteCliTest.Run missing = latte("eval", "fashion", "--model", dir.resolve("nope").toString());
+        assertEquals(2, missing.exit());
+        assertTrue(missing.err().contains("No model at"), missing.err());
+        LatteCliTest.Run split = latte("eval", "emoji", "--model", dir.toString(), "--split", "validation");
+        assertEquals(2, split.exit());
+        assertTrue(split.err().contains("--split must be held-out or train"), split.err());
+        LatteCliTest.Run results = latte("results", "--dir", dir.resolve("none").toString());
+        assertEquals(2, results.exit());
+        assertTrue(results.err().contains("No measurements at"), results.err());
+    }
+}
