@@ -35,7 +35,8 @@ import java.util.Map;
 /**
  * Scores an Arrow table with a {@link LatteFlow} model, like Spark's {@code predict_batch_udf}: the model is loaded
  * once by the caller, rows are scored in fixed-size batches, and the input is streamed record batch by record batch,
- * so memory stays flat however many rows there are.
+ * so the scorer's own memory (Arrow buffers, one batch of requests and results) stays flat however many rows there
+ * are.
  *
  * <p>Input: an Arrow IPC file or stream. {@link ScoreMode#GENERATE} reads {@code prompt} (utf8) and optionally
  * {@code seed} (int64; default the row number), {@code steps} (int32) and {@code guidance} (float32);
