@@ -21,8 +21,13 @@ final class Progress {
 
     /** A bar counting {@code unit} (with its leading space, e.g. {@code " images"}). */
     static ProgressBar bar(String task, long max, String unit, PrintWriter err) {
+        return bar(task, max, unit, 0, err);
+    }
+
+    /** A bar that resumes at {@code done}: speed and ETA count only the work of this process. */
+    static ProgressBar bar(String task, long max, String unit, long done, PrintWriter err) {
         boolean terminal = System.console() != null;
-        return new ProgressBarBuilder().setTaskName(task).setInitialMax(max).setStyle(ProgressBarStyle.ASCII)
+        return new ProgressBarBuilder().startsFrom(done, java.time.Duration.ZERO).setTaskName(task).setInitialMax(max).setStyle(ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(terminal ? 500 : 5000).setConsumer(new Consumer(err, terminal))
                 .showSpeed(new java.text.DecimalFormat("0.00")).setUnit(unit, 1).setMaxRenderedLength(120).build();
     }

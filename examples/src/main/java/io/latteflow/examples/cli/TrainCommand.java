@@ -169,8 +169,7 @@ public final class TrainCommand implements Callable<Integer> {
         @Override
         public void onStage(TrainingRun.Stage stage, int done, int total) {
             close();
-            bar = Progress.bar(stage.name().toLowerCase(), total, err);
-            bar.stepTo(done);
+            bar = Progress.bar(stage.name().toLowerCase(), total, " steps", done, err);
         }
 
         @Override
