@@ -58,8 +58,9 @@ class FlatMemoryTest {
             long mb = 1 << 20;
             // 320 rows x 2 KB of notes would add 640 KB if rows were kept; the margin is below that.
             assertTrue(ten.arrow <= one.arrow + 256 * 1024, "Arrow peak grew: " + one + " -> " + ten);
-            assertTrue(ten.heap <= one.heap + 48 * mb, "live heap grew: " + one + " -> " + ten);
-            assertTrue(ten.nativeBytes <= one.nativeBytes + 48 * mb, "ND4J native memory grew: " + one + " -> " + ten);
+            // Before nn.FlatSession the model's sessions added ~12 KB of heap per row (+11.5 MB here); now ~4 MB of noise.
+            assertTrue(ten.heap <= one.heap + 16 * mb, "live heap grew: " + one + " -> " + ten);
+            assertTrue(ten.nativeBytes <= one.nativeBytes + 16 * mb, "ND4J native memory grew: " + one + " -> " + ten);
         }
     }
 }

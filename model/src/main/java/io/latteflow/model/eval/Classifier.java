@@ -4,6 +4,7 @@ import io.latteflow.model.data.FashionMnist;
 import io.latteflow.model.data.LabeledImages;
 import io.latteflow.model.data.Split;
 import io.latteflow.model.io.SafeTensors;
+import io.latteflow.model.nn.FlatSession;
 import io.latteflow.model.nn.Net;
 import io.latteflow.model.nn.ParamStore;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -155,7 +156,7 @@ public final class Classifier {
         List<INDArray> parts = new ArrayList<>();
         for (long from = 0; from < n; from += PREDICT_BATCH) {
             INDArray chunk = x.get(NDArrayIndex.interval(from, Math.min(n, from + PREDICT_BATCH)), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all());
-            parts.add(net.sd.output(Map.of("x", chunk.dup('c')), output).get(output));
+            parts.add(net.output(Map.of("x", chunk.dup('c')), output).get(output));
         }
         if (parts.isEmpty()) return Nd4j.create(DataType.FLOAT, 0, output.equals("probs") ? config.classes() : config.hidden());
         return parts.size() == 1 ? parts.get(0) : Nd4j.concat(0, parts.toArray(new INDArray[0]));
@@ -189,6 +190,7 @@ public final class Classifier {
             for (int b = 0; b < perEpoch; b++, step++) {
                 adam.setLearningRate(learningRate * (1 - (double) step / total));
                 Map<String, INDArray> inputs = batch(pixels, labels, order, b * batch, batch);
+                FlatSession.install(net.sd);
                 var og = net.sd.calculateGradientsAndOutputs(inputs, List.of(loss.name()), new ArrayList<>(params.all().keySet()));
                 sum += og.getOutputs().get(loss.name()).getDouble(0);
                 for (var e : og.getGradients().entrySet()) {

@@ -49,7 +49,7 @@ public final class ExpertGroup {
         Map<String, INDArray> in = inputs(x, t, ctx);
         Net net = graph();
         counter.begin();
-        INDArray v = net.sd.output(in, "velocity").get("velocity");
+        INDArray v = net.output(in, "velocity").get("velocity");
         counter.end();
         return v;
     }

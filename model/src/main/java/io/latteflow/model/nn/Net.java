@@ -4,6 +4,7 @@ import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
@@ -32,6 +33,12 @@ public final class Net {
 
     public ParamStore params() {
         return params;
+    }
+
+    /** Runs the graph for the named outputs; see {@link FlatSession} for why every run goes through here. */
+    public Map<String, INDArray> output(Map<String, INDArray> inputs, String... outputs) {
+        FlatSession.install(sd);
+        return sd.output(inputs, outputs);
     }
 
     /** The graph variable bound to a stored weight (created on first use, sharing the array). */

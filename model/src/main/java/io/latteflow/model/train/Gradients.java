@@ -1,5 +1,6 @@
 package io.latteflow.model.train;
 
+import io.latteflow.model.nn.FlatSession;
 import io.latteflow.model.nn.Net;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,6 +20,7 @@ final class Gradients {
 
     static OutAndGrad compute(Net net, Map<String, INDArray> inputs, String loss, Collection<String> wrt) {
         prepare(net, loss);
+        FlatSession.install(net.sd);
         return net.sd.calculateGradientsAndOutputs(inputs, List.of(loss), wrt);
     }
 

@@ -55,7 +55,7 @@ public final class VisionLanguageModel {
             outs.add("k" + l);
             outs.add("v" + l);
         }
-        Map<String, INDArray> out = net.sd.output(in, outs.toArray(new String[0]));
+        Map<String, INDArray> out = net.output(in, outs.toArray(new String[0]));
         prefills.incrementAndGet();
         INDArray[] k = new INDArray[c.numLayers()], v = new INDArray[c.numLayers()];
         for (int l = 0; l < layers; l++) {
@@ -112,7 +112,7 @@ public final class VisionLanguageModel {
                 outs[1 + 2 * l] = "k" + l;
                 outs[2 + 2 * l] = "v" + l;
             }
-            Map<String, INDArray> out = decodeGraph().sd.output(in, outs);
+            Map<String, INDArray> out = decodeGraph().output(in, outs);
             for (int l = 0; l < c.numLayers(); l++) {
                 keys[l] = Nd4j.concat(2, keys[l], out.get("k" + l));
                 values[l] = Nd4j.concat(2, values[l], out.get("v" + l));
