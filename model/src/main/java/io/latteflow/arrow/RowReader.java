@@ -1,6 +1,7 @@
 package io.latteflow.arrow;
 
 import io.latteflow.model.GenerationRequest;
+import io.latteflow.model.ImageBytes;
 import io.latteflow.model.Images;
 import io.latteflow.model.VqaRequest;
 import org.apache.arrow.vector.BaseIntVector;

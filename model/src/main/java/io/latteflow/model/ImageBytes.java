@@ -1,4 +1,4 @@
-package io.latteflow.arrow;
+package io.latteflow.model;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -11,23 +11,31 @@ import java.util.Iterator;
 import java.util.zip.CRC32;
 
 /**
- * Decodes untrusted encoded images from table cells. The declared size is checked before any pixel is decoded,
- * because a few hundred bytes of PNG can declare a 100000 x 100000 image that would exhaust the heap.
+ * Decodes untrusted encoded images (table cells, stream records). The declared size is checked before any pixel
+ * is decoded, because a few hundred bytes of PNG can declare a 100000 x 100000 image that would exhaust the heap.
+ *
+ * <pre>{@code
+ * try {
+ *     BufferedImage img = ImageBytes.decode(bytes, 16_000_000);
+ * } catch (ImageBytes.BadImage e) {
+ *     deadLetter(e.getMessage());          // e.g. "image declares 100000x100000 pixels, more than the limit ..."
+ * }
+ * }</pre>
  */
-final class ImageBytes {
+public final class ImageBytes {
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
     private ImageBytes() {
     }
 
-    /** Thrown for a cell that is not a decodable image within the limits; its message goes to the row's error. */
-    static final class BadImage extends Exception {
-        BadImage(String message) {
+    /** Thrown for bytes that are not a decodable image within the limits; the message says why. */
+    public static final class BadImage extends Exception {
+        public BadImage(String message) {
             super(message);
         }
     }
 
-    static BufferedImage decode(byte[] bytes, long maxPixels) throws BadImage {
+    public static BufferedImage decode(byte[] bytes, long maxPixels) throws BadImage {
         if (bytes.length == 0) throw new BadImage("image bytes are empty");
         if (startsWith(bytes, PNG_SIGNATURE)) checkPngHeader(bytes, maxPixels);
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
@@ -52,7 +60,7 @@ final class ImageBytes {
     }
 
     /** PNG: signature, then the IHDR chunk (length 13) with width and height as big-endian uint32. */
-    static void checkPngHeader(byte[] b, long maxPixels) throws BadImage {
+    public static void checkPngHeader(byte[] b, long maxPixels) throws BadImage {
         if (b.length < 33) throw new BadImage("PNG is truncated before the end of its IHDR header (" + b.length + " bytes)");
         if (readInt(b, 8) != 13 || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R') {
             throw new BadImage("PNG does not start with an IHDR chunk");
