@@ -90,6 +90,24 @@ class LatteFlowSqlModelTest {
     }
 
     @Test
+    void generateRunsInStreamingModeToo() throws Exception {
+        TableEnvironment env = TableEnvironment.create(EnvironmentSettings.newInstance().inStreamingMode()
+                .withConfiguration(oneSlot()).build());
+        env.executeSql("CREATE TEMPORARY VIEW prompts AS SELECT * FROM (VALUES ('red apple'), ('a cat')) AS t(prompt)");
+        env.executeSql(generateModel("painter", "image BYTES"));
+
+        List<Row> rows = collect(env, "SELECT prompt, image FROM ML_PREDICT(TABLE prompts, MODEL painter,"
+                + " DESCRIPTOR(prompt))");
+
+        assertEquals(2, rows.size());
+        for (Row r : rows) {
+            byte[] expected = direct.generate(GenerationRequest.of((String) r.getField("prompt")).withSteps(STEPS)
+                    .withSeed(SEED)).png();
+            assertArrayEquals(expected, (byte[]) r.getField("image"));
+        }
+    }
+
+    @Test
     void vqaAnswersEveryRowLikeDirectAnswer() throws Exception {
         TableEnvironment env = tableEnv();
         byte[] a = png(1, 20), b = png(2, 33);
@@ -212,9 +230,14 @@ class LatteFlowSqlModelTest {
     // ---------------------------------------------------------------------------------------------------------
 
     private static TableEnvironment tableEnv() {
+        return TableEnvironment.create(EnvironmentSettings.newInstance().inBatchMode().withConfiguration(oneSlot()).build());
+    }
+
+    /** One subtask: the machine running the tests has few cores, and the model is shared per JVM anyway. */
+    private static Configuration oneSlot() {
         Configuration conf = new Configuration();
         conf.setString("parallelism.default", "1");
-        return TableEnvironment.create(EnvironmentSettings.newInstance().inBatchMode().withConfiguration(conf).build());
+        return conf;
     }
 
     private static String generateModel(String name, String output) {
