@@ -32,6 +32,7 @@ import java.util.Random;
 import static org.apache.flink.table.api.Expressions.row;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -53,7 +54,9 @@ class LatteFlowSqlModelTest {
     @BeforeAll
     static void saveTinyModel() throws IOException {
         checkpoint = tmp.resolve("tiny-model");
-        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 42)) {
+        // Seed 1: this untrained model answers with several words (seed 42 stops at once), so the answer's
+        // length shows that 'max-new-tokens' reaches the model.
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 1)) {
             flow.save(checkpoint);
         }
         direct = LatteFlow.load(checkpoint);
@@ -122,6 +125,7 @@ class LatteFlowSqlModelTest {
             int id = (Integer) r.getField("id");
             String answer = (String) r.getField("answer");
             assertNotNull(answer, "row " + id);
+            assertFalse(answer.isBlank(), "row " + id + " has an empty answer");
             byte[] bytes = id == 1 ? a : b;
             String question = id == 1 ? "what is this?" : "what color is it?";
             BufferedImage img = Images.resize(ImageIO.read(new ByteArrayInputStream(bytes)), direct.config().imageSize());
