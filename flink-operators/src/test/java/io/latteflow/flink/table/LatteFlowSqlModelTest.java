@@ -162,6 +162,32 @@ class LatteFlowSqlModelTest {
         }
     }
 
+    @ParameterizedTest(name = "async={0}")
+    @ValueSource(booleans = {false, true})
+    void promptTheModelRejectsFailsOnlyItsOwnRowEvenInsideABatch(boolean async) throws Exception {
+        TableEnvironment env = tableEnv();
+        String tooLong = "red apple ".repeat(40).trim();
+        env.executeSql("CREATE TEMPORARY VIEW prompts AS SELECT * FROM (VALUES ('red apple'), ('" + tooLong + "'),"
+                + " ('a cat')) AS t(prompt)");
+        // A long batch timeout so that async sends all three rows in one call, which the long prompt fails.
+        env.executeSql(generateModel("painter", "image BYTES, error STRING", ", 'batch-timeout' = '1 s'"));
+
+        List<Row> rows = collect(env, "SELECT prompt, image, error FROM ML_PREDICT(TABLE prompts, MODEL painter,"
+                + " DESCRIPTOR(prompt), MAP['async', '" + async + "'])");
+
+        assertEquals(3, rows.size());
+        for (Row r : rows) {
+            String prompt = (String) r.getField("prompt");
+            if (prompt.equals(tooLong)) {
+                assertFailed(r.getField("image"), (String) r.getField("error"), "exceeds the context limit");
+            } else {
+                assertNull(r.getField("error"), prompt);
+                byte[] expected = direct.generate(GenerationRequest.of(prompt).withSteps(STEPS).withSeed(SEED)).png();
+                assertArrayEquals(expected, (byte[]) r.getField("image"), prompt);
+            }
+        }
+    }
+
     @Test
     void nullPromptGivesANullImageAndNoErrorColumnIsNeeded() throws Exception {
         TableEnvironment env = tableEnv();
@@ -245,9 +271,13 @@ class LatteFlowSqlModelTest {
     }
 
     private static String generateModel(String name, String output) {
+        return generateModel(name, output, "");
+    }
+
+    private static String generateModel(String name, String output, String moreOptions) {
         return "CREATE TEMPORARY MODEL " + name + " INPUT (prompt STRING) OUTPUT (" + output + ") WITH ("
                 + "'provider' = 'latte-flow', 'checkpoint' = '" + checkpoint + "', 'task' = 'generate',"
-                + " 'steps' = '" + STEPS + "', 'seed' = '" + SEED + "', 'batch-size' = '4')";
+                + " 'steps' = '" + STEPS + "', 'seed' = '" + SEED + "', 'batch-size' = '4'" + moreOptions + ")";
     }
 
     private static String vqaModel(String name, String output) {
