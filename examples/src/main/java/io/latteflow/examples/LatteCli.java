@@ -25,6 +25,7 @@ import java.util.concurrent.Callable;
         subcommands = {GenerateCommand.class, AskCommand.class, TrainCommand.class, BenchCommand.class,
                 io.latteflow.examples.cli.ScoreCommand.class, io.latteflow.examples.cli.BenchScoreCommand.class,
                 io.latteflow.examples.cli.DataCommand.class, io.latteflow.examples.cli.EvalCommand.class, io.latteflow.examples.cli.ResultsCommand.class,
+                io.latteflow.examples.cli.DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LatteCli implements Callable<Integer> {
     @CommandLine.Spec
@@ -78,7 +79,7 @@ public final class LatteCli implements Callable<Integer> {
     @Override
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
-        spec.commandLine().getErr().println("latte: a subcommand is required (generate, ask, train, bench, data)");
+        spec.commandLine().getErr().println("latte: a subcommand is required (demo, generate, ask, train, bench, data, ...)");
         return CliError.EXIT_BAD_INPUT;
     }
 }

@@ -61,6 +61,25 @@ public final class ModelOptions {
         }
     }
 
+    /**
+     * The model as a directory, for code that loads it itself (the Flink operators load it once per TaskManager):
+     * the checked {@code --model} directory, or the {@code --preset} model saved into {@code scratch}.
+     */
+    public Path directory(PrintWriter err, Path scratch) {
+        if (preset == null) {
+            Path dir = resolve(model);
+            try (LatteFlow checked = open(err)) {
+                return dir.toAbsolutePath();
+            }
+        }
+        try (LatteFlow flow = open(err)) {
+            flow.save(scratch);
+            return scratch.toAbsolutePath();
+        } catch (IOException e) {
+            throw new CliError("Cannot save the --preset model to '" + scratch + "': " + e.getMessage(), e);
+        }
+    }
+
     /** A relative model path that is not in the working directory is looked up under the repository root. */
     static Path resolve(Path p) {
         if (p.isAbsolute() || Files.exists(p)) return p;

@@ -1,0 +1,174 @@
+package io.latteflow.examples.cli;
+
+import io.latteflow.examples.demo.ContactSheet;
+import io.latteflow.examples.demo.StreamingDemo;
+import io.latteflow.flink.AnswerResult;
+import io.latteflow.flink.DeadLetter;
+import io.latteflow.flink.ImageResult;
+import io.latteflow.flink.LatteOptions;
+import me.tongfei.progressbar.ProgressBar;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code latte demo}: the streaming demo on an embedded Flink MiniCluster. Captions become images through the
+ * LaTtE-Flow operator, the model then answers questions about each image it drew, and exactly-once FileSinks write
+ * the results, from which an HTML contact sheet is made.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run the streaming demo: a Flink job (embedded MiniCluster) that draws images from captions, asks the model "
+                + "about each image, and writes images, answers and dead letters with exactly-once FileSinks plus an HTML contact sheet."})
+public final class DemoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "demo-out", description = "Output folder (stream/, images/, index.html). Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--count", paramLabel = "N", defaultValue = "24", description = "Prompts from the built-in list (cycled). Default: ${DEFAULT-VALUE}.")
+    int count;
+
+    @Option(names = "--prompts", paramLabel = "FILE", description = "A file of prompts, one per line, instead of the built-in list (--count then caps them).")
+    Path promptsFile;
+
+    @Option(names = "--question", paramLabel = "TEXT", description = "A question asked about every drawn image (repeatable). Default: 'what is this?' and 'which category is this?'.")
+    List<String> questions;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "8", description = "latte.max-batch-size. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--delay-ms", paramLabel = "MS", defaultValue = "100", description = "latte.max-batch-delay in ms. Default: ${DEFAULT-VALUE}.")
+    long delayMs;
+
+    @Option(names = "--rate-ms", paramLabel = "MS", defaultValue = "0", description = "Pause between prompts entering the stream (0 = all at once). Default: ${DEFAULT-VALUE}.")
+    long rateMs;
+
+    @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Operator parallelism (subtasks share one model). Default: ${DEFAULT-VALUE}.")
+    int parallelism;
+
+    @Option(names = "--force", description = "Replace --out if it already holds a demo's output.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        quietFlinkLogs();
+        if (count < 1) throw bad("--count must be >= 1, got " + count);
+        if (batch < 1) throw bad("--batch must be >= 1, got " + batch);
+        if (delayMs < 0 || rateMs < 0) throw bad("--delay-ms and --rate-ms must be >= 0");
+        if (parallelism < 1) throw bad("--parallelism must be >= 1, got " + parallelism);
+        List<String> prompts = prompts();
+        List<String> asked = questions == null ? StreamingDemo.DEFAULT_QUESTIONS : questions;
+        prepareOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path model = modelOptions.directory(err, out.resolve("model"));
+        LatteOptions options = LatteOptions.builder().model(model.toString()).maxBatchSize(batch).maxBatchDelay(Duration.ofMillis(delayMs)).build();
+
+        Configuration conf = new Configuration();
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
+        env.enableCheckpointing(1000);
+        err.printf("Streaming %d prompts through %s on an embedded Flink cluster (batch %d, delay %d ms, parallelism %d)...%n",
+                prompts.size(), model, batch, delayMs, parallelism);
+        err.flush();
+        long start = System.nanoTime();
+        try (ProgressBar bar = Progress.bar("demo", (long) prompts.size() * (1 + asked.size()), " results", err)) {
+            Counter.BAR = bar;
+            new StreamingDemo(prompts, asked, options, out, rateMs).run(env, new Counter());
+        } finally {
+            Counter.BAR = null;
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        ContactSheet sheet = ContactSheet.read(out);
+        Path page = sheet.write(out);
+        err.printf("Done in %.1f s: %d images (%.2f images/s), %d answers, %d dead letters.%n", seconds, sheet.imageCount(),
+                sheet.imageCount() / seconds, sheet.answerCount(), sheet.deadLetterCount());
+        err.println("Contact sheet: " + page.toAbsolutePath());
+        err.flush();
+        PrintWriter o = spec.commandLine().getOut();
+        o.printf("{\"images\":%d,\"answers\":%d,\"dead_letters\":%d,\"seconds\":%.2f,\"images_per_s\":%.3f,\"page\":\"%s\"}%n",
+                sheet.imageCount(), sheet.answerCount(), sheet.deadLetterCount(), seconds, sheet.imageCount() / seconds,
+                page.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\""));
+        o.flush();
+        return 0;
+    }
+
+    /** Flink logs every state change at INFO; the demo shows its own progress instead. */
+    private static void quietFlinkLogs() {
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
+        }
+    }
+
+    private List<String> prompts() throws IOException {
+        if (promptsFile == null) return StreamingDemo.builtIn(count);
+        if (!Files.isRegularFile(promptsFile)) throw new CliError("--prompts '" + promptsFile + "' is not a file");
+        List<String> lines = Files.readAllLines(promptsFile, StandardCharsets.UTF_8).stream().map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        if (lines.isEmpty()) throw new CliError("--prompts '" + promptsFile + "' holds no prompts (one per line; # starts a comment)");
+        boolean countGiven = spec.commandLine().getParseResult().hasMatchedOption("--count");
+        return countGiven ? lines.subList(0, Math.min(count, lines.size())) : lines;
+    }
+
+    private void prepareOut() throws IOException {
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new CliError("--out '" + out + "' is a file, not a folder");
+        if (Files.isDirectory(out.resolve("stream"))) {
+            if (!force) throw new CliError("--out '" + out + "' already holds a demo's output; pass --force to replace it or choose another folder");
+            Outputs.deleteTree(out);
+        }
+        Files.createDirectories(out);
+    }
+
+    private ParameterException bad(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    /** Ticks the progress bar from inside the job (the embedded cluster runs in this JVM). */
+    static final class Counter implements StreamingDemo.Progress {
+        static volatile ProgressBar BAR;
+        private static final AtomicLong DEAD = new AtomicLong();
+
+        private static void tick(String what) {
+            ProgressBar b = BAR;
+            if (b == null) return;
+            b.step();
+            b.setExtraMessage(" last: " + what);
+        }
+
+        @Override
+        public void image(ImageResult r) {
+            tick("image " + r.id + " (batch " + r.batchSize + ")");
+        }
+
+        @Override
+        public void answer(AnswerResult a) {
+            tick(a.id + " -> " + a.answer);
+        }
+
+        @Override
+        public void deadLetter(DeadLetter d) {
+            DEAD.incrementAndGet();
+            tick("dead letter " + d.id);
+        }
+    }
+}

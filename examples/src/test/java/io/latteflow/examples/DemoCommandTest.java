@@ -1,0 +1,61 @@
+package io.latteflow.examples;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static io.latteflow.examples.LatteCliTest.latte;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code latte demo} end to end: a real embedded Flink job, FileSink output, contact sheet. */
+class DemoCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theDemoJobDrawsEveryPromptAnswersAboutEachImageAndWritesAContactSheet() throws Exception {
+        Path prompts = dir.resolve("prompts.txt");
+        Files.write(prompts, List.of("# the demo's prompts", "red apple", "", "smiling face", "cat"));
+        Path out = dir.resolve("out");
+        LatteCliTest.Run r = latte("demo", "--preset", "tiny", "--prompts", prompts.toString(), "--question", "what is this?",
+                "--question", "is this a flag?", "--batch", "2", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode summary = JSON.readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertEquals(3, summary.get("images").asInt(), r.out());
+        assertEquals(6, summary.get("answers").asInt(), "two questions about each image, the second a session follow-up");
+        assertEquals(0, summary.get("dead_letters").asInt());
+        for (String id : List.of("img-0000", "img-0001", "img-0002")) {
+            BufferedImage img = ImageIO.read(out.resolve("images/" + id + ".png").toFile());
+            assertEquals(8, img.getWidth(), id);
+        }
+        String page = Files.readString(out.resolve("index.html"));
+        assertTrue(page.contains("smiling face") && page.contains("images/img-0001.png") && page.contains("is this a flag?"), page);
+
+        LatteCliTest.Run again = latte("demo", "--preset", "tiny", "--count", "1", "--out", out.toString());
+        assertEquals(2, again.exit(), "an earlier demo's output is not overwritten silently");
+        assertTrue(again.err().contains("already holds a demo's output; pass --force"), again.err());
+    }
+
+    @Test
+    void badDemoOptionsGiveOneLineErrors() {
+        LatteCliTest.Run noModel = latte("demo", "--model", dir.resolve("missing").toString(), "--out", dir.resolve("o1").toString());
+        assertEquals(2, noModel.exit());
+        assertTrue(noModel.err().contains("No model at"), noModel.err());
+        LatteCliTest.Run zero = latte("demo", "--preset", "tiny", "--count", "0", "--out", dir.resolve("o2").toString());
+        assertEquals(2, zero.exit());
+        assertTrue(zero.err().contains("--count must be >= 1"), zero.err());
+        LatteCliTest.Run noFile = latte("demo", "--preset", "tiny", "--prompts", dir.resolve("none.txt").toString(), "--out", dir.resolve("o3").toString());
+        assertEquals(2, noFile.exit());
+        assertTrue(noFile.err().contains("is not a file"), noFile.err());
+    }
+}
