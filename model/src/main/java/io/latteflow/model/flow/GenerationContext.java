@@ -76,6 +76,40 @@ public record GenerationContext(INDArray[] keys, INDArray[] values, INDArray key
         return Rope.mrope(pos, c.headDim(), c.ropeTheta(), c.mropeSection());
     }
 
+    /**
+     * The rows of several contexts in one batch, in order: shorter contexts are padded with zero keys and values
+     * that the key mask hides, so every row attends to exactly what it attended to alone.
+     */
+    public static GenerationContext concat(List<GenerationContext> parts) {
+        if (parts.size() == 1) return parts.get(0);
+        long n = parts.stream().mapToLong(p -> p.keyMask.size(3)).max().orElseThrow();
+        int layers = parts.get(0).keys.length;
+        INDArray[] k = new INDArray[layers], v = new INDArray[layers];
+        for (int l = 0; l < layers; l++) {
+            INDArray[] ks = new INDArray[parts.size()], vs = new INDArray[parts.size()];
+            for (int i = 0; i < parts.size(); i++) {
+                ks[i] = padAxis(parts.get(i).keys[l], 2, n, 0f);                 // (rows, kvHeads, n, headDim)
+                vs[i] = padAxis(parts.get(i).values[l], 2, n, 0f);
+            }
+            k[l] = Nd4j.concat(0, ks);
+            v[l] = Nd4j.concat(0, vs);
+        }
+        INDArray[] masks = new INDArray[parts.size()], cos = new INDArray[parts.size()], sin = new INDArray[parts.size()];
+        for (int i = 0; i < parts.size(); i++) {
+            masks[i] = padAxis(parts.get(i).keyMask, 3, n, PromptBatch.MASKED);     // (rows, 1, 1, n)
+            cos[i] = parts.get(i).imageCos;
+            sin[i] = parts.get(i).imageSin;
+        }
+        return new GenerationContext(k, v, Nd4j.concat(0, masks), Nd4j.concat(0, cos), Nd4j.concat(0, sin));
+    }
+
+    private static INDArray padAxis(INDArray a, int axis, long size, float fill) {
+        if (a == null || a.size(axis) == size) return a;
+        long[] shape = a.shape().clone();
+        shape[axis] = size - a.size(axis);
+        return Nd4j.concat(axis, a, Nd4j.valueArrayOf(shape, fill, a.dataType()));
+    }
+
     public int batch() {
         return (int) keyMask.size(0);
     }

@@ -1,0 +1,76 @@
+package io.latteflow.model;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ContinuousBatcherTest {
+    private static LatteFlow flow;
+
+    @BeforeAll
+    static void model() {
+        flow = LatteFlow.create(LatteConfig.tiny(), 3);
+    }
+
+    @AfterAll
+    static void close() {
+        flow.close();
+    }
+
+    @Test
+    void imagesEqualStaticGenerationWhenRequestsJoinAtDifferentSteps() {
+        List<GenerationRequest> requests = List.of(
+                GenerationRequest.of("red apple").withSteps(4).withSeed(1),
+                GenerationRequest.of("smiling face with open mouth").withSteps(6).withGuidance(1.0).withSeed(2),
+                GenerationRequest.of("cat").withSteps(5).withGuidance(4.0).withSeed(3),
+                GenerationRequest.of("green tree").withSteps(4).withSeed(4));
+        ContinuousBatcher<Integer> batcher = new ContinuousBatcher<>(flow, 8);
+        Map<Integer, GeneratedImage> done = new HashMap<>();
+        batcher.add(requests.get(0), 0);
+        batcher.add(requests.get(1), 1);
+        for (int i = 0; i < 2; i++) batcher.tick().forEach(d -> done.put(d.tag(), d.image()));
+        batcher.add(requests.get(2), 2);
+        batcher.tick().forEach(d -> done.put(d.tag(), d.image()));
+        batcher.add(requests.get(3), 3);
+        while (batcher.inFlight() > 0) batcher.tick().forEach(d -> done.put(d.tag(), d.image()));
+
+        assertEquals(4, done.size());
+        for (int i = 0; i < requests.size(); i++) {
+            INDArray alone = flow.generate(requests.get(i)).latents();
+            INDArray joined = done.get(i).latents();
+            double diff = alone.sub(joined).amaxNumber().doubleValue();
+            assertTrue(diff < 1e-4, "request " + i + " differs by " + diff);
+            assertEquals(requests.get(i).steps().intValue(), done.get(i).steps());
+        }
+    }
+
+    @Test
+    void imagesAtStepsOfTheSameGroupShareOneModelCall() {
+        ContinuousBatcher<String> batcher = new ContinuousBatcher<>(flow, 8);
+        batcher.add(GenerationRequest.of("cat").withSteps(8).withSeed(1), "a");
+        batcher.tick();                                                           // a: step 1 of 8, group 0
+        batcher.add(GenerationRequest.of("dog").withSteps(8).withSeed(2), "b");   // joins a in group 0
+        int finished = 0;
+        while (batcher.inFlight() > 0) finished += batcher.tick().size();
+        assertEquals(2, finished);
+        assertTrue(batcher.ticks() < 16, "fewer model calls than steps: " + batcher.ticks());
+        assertEquals(16, batcher.imagesAdvanced(), "every step of both images ran once");
+    }
+
+    @Test
+    void aTickAdvancesAtMostMaxImages() {
+        ContinuousBatcher<Integer> batcher = new ContinuousBatcher<>(flow, 2);
+        for (int i = 0; i < 5; i++) batcher.add(GenerationRequest.of("cat").withSteps(2).withSeed(i), i);
+        batcher.tick();
+        assertEquals(2, batcher.imagesAdvanced());
+        assertEquals(5, batcher.inFlight());
+    }
+}
