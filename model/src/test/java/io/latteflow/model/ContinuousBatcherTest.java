@@ -66,6 +66,22 @@ class ContinuousBatcherTest {
     }
 
     @Test
+    void contextsOfDifferentLengthsArePaddedUnderTheKeyMask() {
+        var c = flow.config();
+        var shortCtx = io.latteflow.model.flow.GenerationContext.of(c, List.of(flow.captionContext("cat")), flow.model().vlm(), flow.tokenizer().padId());
+        var longCtx = io.latteflow.model.flow.GenerationContext.of(c, List.of(flow.captionContext("smiling face with open mouth")),
+                flow.model().vlm(), flow.tokenizer().padId());
+        var both = io.latteflow.model.flow.GenerationContext.concat(List.of(shortCtx, longCtx));
+        long n = longCtx.keyMask().size(3), shortN = shortCtx.keyMask().size(3);
+        assertTrue(n > shortN, "the captions have different lengths");
+        assertEquals(n, both.keys()[0].size(2));
+        for (long j = shortN; j < n; j++) {
+            assertEquals(io.latteflow.model.vlm.PromptBatch.MASKED, both.keyMask().getFloat(0, 0, 0, j), "padding of row 0 is masked");
+        }
+        assertEquals(0f, both.keyMask().getFloat(1, 0, 0, n - 1), "the long row sees all of its context");
+    }
+
+    @Test
     void aTickAdvancesAtMostMaxImages() {
         ContinuousBatcher<Integer> batcher = new ContinuousBatcher<>(flow, 2);
         for (int i = 0; i < 5; i++) batcher.add(GenerationRequest.of("cat").withSteps(2).withSeed(i), i);
