@@ -45,23 +45,28 @@ final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
     @Override
     List<ImageResult> run(LatteFlow flow, List<ImageRequest> batch, LatteOptions options) {
         List<GenerationRequest> requests = new ArrayList<>(batch.size());
-        for (ImageRequest r : batch) requests.add(new GenerationRequest(r.prompt, r.steps, r.guidance, seed(r)));
+        for (ImageRequest r : batch) requests.add(request(r));
         List<GeneratedImage> images = flow.generate(requests);
         List<ImageResult> out = new ArrayList<>(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            ImageRequest r = batch.get(i);
-            GeneratedImage g = images.get(i);
-            ImageResult res = new ImageResult();
-            res.id = r.id;
-            res.key = r.key;
-            res.prompt = r.prompt;
-            res.png = g.png();
-            res.steps = g.steps();
-            res.guidance = g.guidance();
-            res.seed = g.request().seed();
-            out.add(res);
-        }
+        for (int i = 0; i < batch.size(); i++) out.add(result(batch.get(i), images.get(i)));
         return out;
+    }
+
+    /** The model's request for an admitted Flink request. */
+    static GenerationRequest request(ImageRequest r) {
+        return new GenerationRequest(r.prompt, r.steps, r.guidance, seed(r));
+    }
+
+    static ImageResult result(ImageRequest r, GeneratedImage g) {
+        ImageResult res = new ImageResult();
+        res.id = r.id;
+        res.key = r.key;
+        res.prompt = r.prompt;
+        res.png = g.png();
+        res.steps = g.steps();
+        res.guidance = g.guidance();
+        res.seed = g.request().seed();
+        return res;
     }
 
     /** The request's seed, else one derived from its id: a request replayed after a failover draws the same image. */

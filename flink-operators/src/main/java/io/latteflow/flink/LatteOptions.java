@@ -32,6 +32,11 @@ public final class LatteOptions implements Serializable {
     public static final ConfigOption<Duration> MAX_BATCH_DELAY = ConfigOptions.key("latte.max-batch-delay").durationType()
             .defaultValue(Duration.ofMillis(50))
             .withDescription("Longest time (processing time) the first request of an unfilled batch waits before the batch runs anyway.");
+    public static final ConfigOption<Batching> BATCHING = ConfigOptions.key("latte.batching").enumType(Batching.class)
+            .defaultValue(Batching.STATIC)
+            .withDescription("How image requests share model calls. STATIC: a batch is sampled from noise to image before the next "
+                    + "batch starts. CONTINUOUS: every model call runs one expert group on all images in flight whose current step "
+                    + "it owns (at most max-batch-size), and new requests join at the next call. Questions are always batched statically.");
     public static final ConfigOption<Integer> MAX_PROMPT_CHARS = ConfigOptions.key("latte.max-prompt-chars").intType().defaultValue(500)
             .withDescription("Longest prompt or question accepted (characters); longer ones go to the dead-letter output.");
     public static final ConfigOption<Integer> MAX_STEPS = ConfigOptions.key("latte.max-steps").intType().defaultValue(200)
@@ -45,6 +50,9 @@ public final class LatteOptions implements Serializable {
             .withDescription("Largest declared image (width x height) decoded; checked in the header, before decoding.");
     public static final ConfigOption<Integer> MAX_NEW_TOKENS = ConfigOptions.key("latte.max-new-tokens").intType().defaultValue(16)
             .withDescription("Most tokens an answer may have.");
+
+    /** How image requests share model calls; see {@link #BATCHING}. */
+    public enum Batching { STATIC, CONTINUOUS }
 
     private final Configuration conf;
 
@@ -70,7 +78,7 @@ public final class LatteOptions implements Serializable {
     /** Options from a Flink configuration (unset keys take their defaults). */
     public static LatteOptions from(ReadableConfig config) {
         Configuration c = new Configuration();
-        for (ConfigOption<?> o : new ConfigOption<?>[]{MODEL, MODEL_COPIES, MAX_BATCH_SIZE, MAX_BATCH_DELAY, MAX_PROMPT_CHARS,
+        for (ConfigOption<?> o : new ConfigOption<?>[]{MODEL, MODEL_COPIES, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING, MAX_PROMPT_CHARS,
                 MAX_STEPS, MAX_GUIDANCE, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_NEW_TOKENS}) {
             copy(config, c, o);
         }
@@ -89,6 +97,7 @@ public final class LatteOptions implements Serializable {
     public int modelCopies() { return conf.get(MODEL_COPIES); }
     public int maxBatchSize() { return conf.get(MAX_BATCH_SIZE); }
     public Duration maxBatchDelay() { return conf.get(MAX_BATCH_DELAY); }
+    public Batching batching() { return conf.get(BATCHING); }
     public int maxPromptChars() { return conf.get(MAX_PROMPT_CHARS); }
     public int maxSteps() { return conf.get(MAX_STEPS); }
     public double maxGuidance() { return conf.get(MAX_GUIDANCE); }
@@ -114,6 +123,7 @@ public final class LatteOptions implements Serializable {
         public Builder modelCopies(int n) { conf.set(MODEL_COPIES, n); return this; }
         public Builder maxBatchSize(int n) { conf.set(MAX_BATCH_SIZE, n); return this; }
         public Builder maxBatchDelay(Duration d) { conf.set(MAX_BATCH_DELAY, d); return this; }
+        public Builder batching(Batching b) { conf.set(BATCHING, b); return this; }
         public Builder maxPromptChars(int n) { conf.set(MAX_PROMPT_CHARS, n); return this; }
         public Builder maxSteps(int n) { conf.set(MAX_STEPS, n); return this; }
         public Builder maxGuidance(double g) { conf.set(MAX_GUIDANCE, g); return this; }

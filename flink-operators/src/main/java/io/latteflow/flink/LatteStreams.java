@@ -3,6 +3,7 @@ package io.latteflow.flink;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.util.OutputTag;
 
 /**
@@ -27,11 +28,17 @@ public final class LatteStreams {
     private LatteStreams() {
     }
 
-    /** Draws an image for each request; keyed by {@code key} (or the id when it has none). */
+    /**
+     * Draws an image for each request; keyed by {@code key} (or the id when it has none). With
+     * {@code latte.batching: CONTINUOUS} requests at different sampling steps share model calls per expert group.
+     */
     public static LatteResults<ImageResult> generate(DataStream<ImageRequest> requests, LatteOptions options) {
+        OneInputStreamOperator<ImageRequest, ImageResult> operator = options.batching() == LatteOptions.Batching.CONTINUOUS
+                ? new ContinuousGenerateOperator(options, DEAD_LETTERS)
+                : new BatchingOperator<>(new GenerateTask(), options, DEAD_LETTERS);
         return new LatteResults<>(requests
                 .keyBy(new RequestKey<>(r -> r.key, r -> r.id))
-                .transform("latte-generate", TypeInformation.of(ImageResult.class), new BatchingOperator<>(new GenerateTask(), options, DEAD_LETTERS))
+                .transform("latte-generate", TypeInformation.of(ImageResult.class), operator)
                 .uid("latte-generate"));
     }
 

@@ -98,6 +98,36 @@ class LatteStreamsTest {
     }
 
     @Test
+    void continuousBatchingDrawsEveryPromptAsADirectModelCallDoesAndSharesCalls() throws Exception {
+        List<ImageRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            requests.add(ImageRequest.of("c" + i, List.of("red apple", "smiling face", "cat").get(i % 3)).withSteps(4 + i % 3)
+                    .withGuidance(i % 2 == 0 ? 3.0 : 1.0));
+        }
+        StreamExecutionEnvironment env = env(1);
+        LatteResults<ImageResult> out = LatteStreams.generate(env.fromData(requests),
+                TinyModel.options().batching(LatteOptions.Batching.CONTINUOUS).maxBatchSize(4).build());
+        out.results().addSink(new Collect<>());
+        out.deadLetters().map(d -> "dead " + d).addSink(new Collect<>());
+        env.execute("continuous");
+
+        Map<String, ImageResult> byId = new HashMap<>();
+        for (Object o : RESULTS) if (o instanceof ImageResult r) byId.put(r.id, r);
+        assertEquals(10, RESULTS.size(), "each request answered once: " + RESULTS + SEEN);
+        for (ImageRequest r : requests) {
+            BufferedImage got = ImageIO.read(new ByteArrayInputStream(byId.get(r.id).png));
+            BufferedImage want = ImageIO.read(new ByteArrayInputStream(TinyModel.direct(r)));
+            for (int y = 0; y < want.getHeight(); y++)
+                for (int x = 0; x < want.getWidth(); x++)
+                    for (int shift = 0; shift <= 16; shift += 8) {
+                        int a = (got.getRGB(x, y) >> shift) & 0xff, b = (want.getRGB(x, y) >> shift) & 0xff;
+                        assertTrue(Math.abs(a - b) <= 1, r.id + " pixel " + x + "," + y + ": " + a + " vs " + b);
+                    }
+        }
+        assertTrue(byId.values().stream().anyMatch(r -> r.batchSize > 1), "images in flight shared model calls");
+    }
+
+    @Test
     void badRequestsGoToTheDeadLetterOutputWithTheirReasonAndTheRestIsServed() throws Exception {
         ImageRequest good = ImageRequest.of("good", "red apple").withSteps(2);
         List<ImageRequest> requests = List.of(
