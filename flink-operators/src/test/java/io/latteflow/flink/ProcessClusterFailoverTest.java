@@ -108,59 +108,59 @@ class ProcessClusterFailoverTest {
                         .withRollingPolicy(OnCheckpointRollingPolicy.build()).build());
 
         JobClient client = env.executeAsync("process-cluster-failover");
-        {
-            String id = client.getJobID().toHexString();
-            log(t0, "submitted job " + id);
+        // The REST client behind it (ClusterClientJobClientAdapter) is closeable, the JobClient interface is not.
+        if (client instanceof AutoCloseable c) c.close();
+        String id = client.getJobID().toHexString();
+        log(t0, "submitted job " + id);
 
-            // Mid-stream: a checkpoint completed and its output is committed, but most requests are still to come.
-            int committedAtKill;
-            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-            while (true) {
-                String state = state(id);
-                assertAllAlive();
-                if (TERMINAL.contains(state)) fail("the job ended (" + state + ") before a TaskManager was killed");
-                JsonNode cps = cluster.get("/jobs/" + id + "/checkpoints");
-                int completed = cps == null ? 0 : cps.path("counts").path("completed").asInt();
-                int committed = committedLines(out).size();
-                if (completed >= 1 && committed >= 8) {
-                    committedAtKill = committed;
-                    break;
-                }
-                if (System.nanoTime() > deadline) fail("no committed output 3 minutes after submission (job " + state + ")");
-                Thread.sleep(100);
+        // Mid-stream: a checkpoint completed and its output is committed, but most requests are still to come.
+        int committedAtKill;
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (true) {
+            String state = state(id);
+            assertAllAlive();
+            if (TERMINAL.contains(state)) fail("the job ended (" + state + ") before a TaskManager was killed");
+            JsonNode cps = cluster.get("/jobs/" + id + "/checkpoints");
+            int completed = cps == null ? 0 : cps.path("counts").path("completed").asInt();
+            int committed = committedLines(out).size();
+            if (completed >= 1 && committed >= 8) {
+                committedAtKill = committed;
+                break;
             }
-            JsonNode tms = cluster.get("/taskmanagers");
-            List<String> busy = new ArrayList<>();
-            for (JsonNode tm : tms.path("taskmanagers")) {
-                busy.add(tm.path("id").asText() + ": " + tm.path("assignedTasks").asInt() + " tasks");
-                assertEquals(0, tm.path("freeSlots").asInt(), "every TaskManager runs a part of the job: " + tm);
-            }
-            log(t0, "killing tm-1 (pid " + cluster.pid("tm-1") + ") with " + committedAtKill + " of " + REQUESTS
-                    + " results committed; " + busy);
-            cluster.kill("tm-1");
-            // One slot per TaskManager and parallelism 2: the job needs a second TaskManager to run again.
-            cluster.startTaskManager("tm-2");
-
-            deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
-            String state;
-            while (!TERMINAL.contains(state = state(id))) {
-                assertAllAlive();
-                if (System.nanoTime() > deadline) fail("job " + id + " not finished 4 minutes after the kill (" + state + ")");
-                Thread.sleep(250);
-            }
-            JsonNode exceptions = cluster.get("/jobs/" + id + "/exceptions");
-            List<String> failures = new ArrayList<>();
-            for (JsonNode e : exceptions.path("exceptionHistory").path("entries")) {
-                failures.add(e.path("exceptionName").asText() + " on " + e.path("taskManagerId").asText("?"));
-            }
-            log(t0, "job " + state + " after " + failures.size() + " failure(s): " + failures);
-            JsonNode restored = cluster.get("/jobs/" + id + "/checkpoints").path("latest").path("restored");
-            log(t0, "job " + state + ", restored from checkpoint " + restored.path("id").asText("none"));
-            assertEquals("FINISHED", state, "job state; failures " + failures);
-            assertTrue(restored.has("id"), "the job restored its state from a checkpoint");
-            assertTrue(failures.size() >= 1, "the job failed over at least once");
-            assertTrue(committedAtKill < REQUESTS, "the TaskManager died mid-stream");
+            if (System.nanoTime() > deadline) fail("no committed output 3 minutes after submission (job " + state + ")");
+            Thread.sleep(100);
         }
+        JsonNode tms = cluster.get("/taskmanagers");
+        List<String> busy = new ArrayList<>();
+        for (JsonNode tm : tms.path("taskmanagers")) {
+            busy.add(tm.path("id").asText() + ": " + tm.path("assignedTasks").asInt() + " tasks");
+            assertEquals(0, tm.path("freeSlots").asInt(), "every TaskManager runs a part of the job: " + tm);
+        }
+        log(t0, "killing tm-1 (pid " + cluster.pid("tm-1") + ") with " + committedAtKill + " of " + REQUESTS
+                + " results committed; " + busy);
+        cluster.kill("tm-1");
+        // One slot per TaskManager and parallelism 2: the job needs a second TaskManager to run again.
+        cluster.startTaskManager("tm-2");
+
+        deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(4);
+        String state;
+        while (!TERMINAL.contains(state = state(id))) {
+            assertAllAlive();
+            if (System.nanoTime() > deadline) fail("job " + id + " not finished 4 minutes after the kill (" + state + ")");
+            Thread.sleep(250);
+        }
+        JsonNode exceptions = cluster.get("/jobs/" + id + "/exceptions");
+        List<String> failures = new ArrayList<>();
+        for (JsonNode e : exceptions.path("exceptionHistory").path("entries")) {
+            failures.add(e.path("exceptionName").asText() + " on " + e.path("taskManagerId").asText("?"));
+        }
+        JsonNode restored = cluster.get("/jobs/" + id + "/checkpoints").path("latest").path("restored");
+        log(t0, "job " + state + " after " + failures.size() + " failure(s) " + failures + ", restored from checkpoint "
+                + restored.path("id").asText("none"));
+        assertEquals("FINISHED", state, "job state; failures " + failures);
+        assertTrue(restored.has("id"), "the job restored its state from a checkpoint");
+        assertTrue(failures.size() >= 1, "the job failed over at least once");
+        assertTrue(committedAtKill < REQUESTS, "the TaskManager died mid-stream");
 
         List<String> lines = committedLines(out);
         Map<String, Long> counts = lines.stream().collect(Collectors.groupingBy(l -> l.split("\t")[0], Collectors.counting()));
