@@ -62,7 +62,7 @@ public final class JShellKernel extends BaseKernel {
 
     public static void main(String[] args) throws Exception {
         if (args.length != 1) throw new IllegalArgumentException("usage: JShellKernel <connection file>");
-        // The channels log every message at INFO; a notebook run needs only their warnings.
+        // Message handling logs every message at INFO; a notebook run needs only its warnings.
         JupyterSocket.JUPYTER_LOGGER.setLevel(Level.WARNING);
         JShellKernel kernel = new JShellKernel();
         instance = kernel;
