@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -100,6 +101,15 @@ public final class LatteFlow implements AutoCloseable {
      * step counts are sampled as separate batches; results keep the order of the requests.
      */
     public List<GeneratedImage> generate(List<GenerationRequest> requests) {
+        return generate(requests, null);
+    }
+
+    /**
+     * As {@link #generate(List)}, telling {@code listener} (may be null) about every step and, every
+     * {@link GenerationListener#previewEvery()} steps, the decoded estimate of the finished images. Listening does
+     * not change the images.
+     */
+    public List<GeneratedImage> generate(List<GenerationRequest> requests, GenerationListener listener) {
         LatteConfig c = model.config();
         Map<Integer, List<Integer>> bySteps = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
@@ -124,7 +134,8 @@ public final class LatteFlow implements AutoCloseable {
             if (guided) for (int b = 0; b < batch; b++) contexts.add(captionContext(""));
             GenerationContext ctx = GenerationContext.of(c, contexts, model.vlm(), tokenizer.padId());
             INDArray x0 = Nd4j.create(noise, new long[]{batch, c.latentTokens(), c.latentDim()}, 'c');
-            INDArray x1 = EulerSampler.sample(model.groups(), model.partition(), ctx, x0, steps, guided ? guidance : null, null);
+            EulerSampler.StepObserver observer = listener == null ? null : progressObserver(listener, steps, rows);
+            INDArray x1 = EulerSampler.sample(model.groups(), model.partition(), ctx, x0, steps, guided ? guidance : null, observer);
             INDArray pixels = model.codec().decode(x1);                                  // (batch, 3, size, size)
             for (int b = 0; b < batch; b++) {
                 GenerationRequest r = requests.get(rows.get(b));
@@ -134,6 +145,22 @@ public final class LatteFlow implements AutoCloseable {
             }
         });
         return Arrays.asList(out);
+    }
+
+    private EulerSampler.StepObserver progressObserver(GenerationListener listener, int steps, List<Integer> rows) {
+        int every = listener.previewEvery();
+        return (done, t, x, v) -> {
+            List<BufferedImage> previews = new ArrayList<>();
+            if (every > 0 && (done % every == 0 || done == steps)) {
+                // x has already moved to t + dt, so the straight-line extrapolation to t = 1 is x + (1 - t - dt) v.
+                INDArray estimate = x.add(v.mul(1.0 - t - 1.0 / steps));
+                INDArray pixels = model.codec().decode(estimate);
+                for (int b = 0; b < rows.size(); b++) {
+                    previews.add(Images.toBufferedImage(pixels.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup()));
+                }
+            }
+            listener.onStep(new GenerationProgress(done, steps, rows, previews));
+        };
     }
 
     public String answer(VqaRequest request) {

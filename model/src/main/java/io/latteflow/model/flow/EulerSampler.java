@@ -17,6 +17,25 @@ public final class EulerSampler {
     }
 
     /**
+     * Sees each finished step; {@code x} and {@code velocity} are the sampler's own arrays, valid only during the call
+     * (copy what you keep). The clean-image estimate after step {@code done} is {@code x + (1 - t - dt) velocity}.
+     *
+     * <pre>{@code
+     * StepObserver o = (done, t, x, v) -> System.out.println("step " + done);
+     * }</pre>
+     */
+    @FunctionalInterface
+    public interface StepObserver {
+        /**
+         * @param done     finished steps (1..steps)
+         * @param t        time the velocity was evaluated at, (done - 1) / steps
+         * @param x        x after this step, (batch, nImg, dim)
+         * @param velocity the (guided) velocity used for this step, (batch, nImg, dim)
+         */
+        void onStep(int done, double t, INDArray x, INDArray velocity);
+    }
+
+    /**
      * @param noise   x_0, (batch, nImg, dim)
      * @param ctx     batch rows, or 2 batch rows (conditional then unconditional) when {@code guidance} is given
      * @param guidance per-row scale s, or null for no guidance
@@ -24,6 +43,12 @@ public final class EulerSampler {
      */
     public static INDArray sample(List<ExpertGroup> groups, TimestepPartition partition, GenerationContext ctx,
                                   INDArray noise, int steps, double[] guidance, IntConsumer onStep) {
+        return sample(groups, partition, ctx, noise, steps, guidance, onStep == null ? null : (done, t, x, v) -> onStep.accept(done));
+    }
+
+    /** As {@link #sample(List, TimestepPartition, GenerationContext, INDArray, int, double[], IntConsumer)}, showing the observer each step's state. */
+    public static INDArray sample(List<ExpertGroup> groups, TimestepPartition partition, GenerationContext ctx,
+                                  INDArray noise, int steps, double[] guidance, StepObserver observer) {
         if (steps <= 0) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
         int batch = (int) noise.size(0);
         boolean guided = guidance != null;
@@ -44,8 +69,9 @@ public final class EulerSampler {
                 INDArray vu = v.get(NDArrayIndex.interval(batch, 2 * batch), NDArrayIndex.all(), NDArrayIndex.all());
                 v = vu.add(vc.sub(vu).muli(scale));
             }
-            x.addi(v.muli(dt));
-            if (onStep != null) onStep.accept(i + 1);
+            // addi(v.mul(dt)), not v.muli(dt): the observer needs the velocity itself.
+            x.addi(v.mul(dt));
+            if (observer != null) observer.onStep(i + 1, t, x, v);
         }
         return x;
     }

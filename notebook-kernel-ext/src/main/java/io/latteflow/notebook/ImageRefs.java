@@ -1,0 +1,73 @@
+package io.latteflow.notebook;
+
+import io.latteflow.model.GeneratedImage;
+
+import javax.imageio.ImageIO;
+import javax.lang.model.SourceVersion;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Turns the image argument of {@code %latte ask} into a picture: {@code _} (the last generated image), a notebook
+ * variable holding an image, PNG bytes or a path, or an image file's path.
+ *
+ * <pre>{@code
+ * BufferedImage img = ImageRefs.resolve("apple", session, kernelVariables);
+ * }</pre>
+ */
+public final class ImageRefs {
+    private ImageRefs() {
+    }
+
+    public static BufferedImage resolve(String ref, LatteSession session, Function<String, Optional<Object>> variables) {
+        if (ref.equals("_")) {
+            return session.last().map(GeneratedImage::image)
+                    .orElseThrow(() -> new LatteNotebookException("_ means the last generated image, and nothing has been generated yet"));
+        }
+        if (SourceVersion.isIdentifier(ref)) {
+            Optional<Object> value = variables.apply(ref);
+            if (value.isPresent()) {
+                return asImage(value.get()).orElseThrow(() -> new LatteNotebookException("variable " + ref + " is a "
+                        + value.get().getClass().getSimpleName() + ", not an image (BufferedImage, GeneratedImage, PNG bytes or a path)"));
+            }
+        }
+        Path file = Path.of(ref);
+        if (Files.isRegularFile(file)) return read(file);
+        throw new LatteNotebookException("no image variable or file named '" + ref + "'");
+    }
+
+    static Optional<BufferedImage> asImage(Object value) {
+        if (value instanceof BufferedImage b) return Optional.of(b);
+        if (value instanceof GeneratedImage g) return Optional.of(g.image());
+        if (value instanceof byte[] bytes) return Optional.of(decode(bytes));
+        if (value instanceof Path p) return Optional.of(read(p));
+        if (value instanceof File f) return Optional.of(read(f.toPath()));
+        return Optional.empty();
+    }
+
+    private static BufferedImage decode(byte[] bytes) {
+        try {
+            BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
+            if (img == null) throw new LatteNotebookException("the bytes are not an image ImageIO can read");
+            return img;
+        } catch (IOException e) {
+            throw new LatteNotebookException("cannot decode the image bytes: " + e.getMessage(), e);
+        }
+    }
+
+    private static BufferedImage read(Path file) {
+        try {
+            BufferedImage img = ImageIO.read(file.toFile());
+            if (img == null) throw new LatteNotebookException(file + " is not an image ImageIO can read");
+            return img;
+        } catch (IOException e) {
+            throw new LatteNotebookException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.latteflow.notebook;
+
+import org.dflib.jjava.jupyter.kernel.BaseKernel;
+import org.dflib.jjava.jupyter.kernel.magic.registry.Magics;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Entry points for notebooks. In JJava nothing is needed: {@link LatteExtension} is found through
+ * {@code META-INF/services} and calls {@link #install(BaseKernel)}. In any other kernel built on
+ * jupyter-jvm-basekernel, one call installs what that kernel supports:
+ *
+ * <pre>{@code
+ * LatteNotebook.install(kernel);          // renderers always; %latte magics if the kernel has getMagics()
+ * LatteSession s = LatteNotebook.session(); // the plain Java API, in any kernel or none
+ * }</pre>
+ *
+ * The kernel's magics registry and variables are reached through the public methods JJava's kernel has
+ * ({@code Magics getMagics()}, {@code Object evalRaw(String)}); {@link BaseKernel} itself declares neither.
+ */
+public final class LatteNotebook {
+    private static final LatteSession SESSION = new LatteSession();
+
+    private LatteNotebook() {
+    }
+
+    /** The one session the magics and the notebook's own code share. */
+    public static LatteSession session() {
+        return SESSION;
+    }
+
+    /**
+     * Registers the renderers and, when the kernel exposes a magics registry, {@code %latte} and {@code %%latte}.
+     *
+     * @return the magics, also usable directly as {@code magics.run(List.of("info"), null)}
+     */
+    public static LatteMagics install(BaseKernel kernel) {
+        LatteRenderers.registerAll(kernel.getRenderer());
+        LatteMagics magics = new LatteMagics(SESSION, new BaseKernelOutput(kernel), variables(kernel));
+        magicsRegistry(kernel).ifPresent(registry -> registerMagics(registry, magics));
+        return magics;
+    }
+
+    /** {@code %latte} and {@code %%latte} in a basekernel {@link Magics} registry. */
+    public static void registerMagics(Magics registry, LatteMagics magics) {
+        registry.registerLineMagic("latte", args -> magics.run(args, null));
+        registry.registerCellMagic("latte", magics::run);
+    }
+
+    static Optional<Magics> magicsRegistry(BaseKernel kernel) {
+        try {
+            Method getter = kernel.getClass().getMethod("getMagics");
+            Object registry = getter.invoke(kernel);
+            return registry instanceof Magics m ? Optional.of(m) : Optional.empty();
+        } catch (NoSuchMethodException e) {
+            return Optional.empty();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("the kernel's getMagics() failed", e);
+        }
+    }
+
+    /** Notebook variables through the kernel's {@code evalRaw(String)} when it has one; a name it cannot evaluate is absent. */
+    static Function<String, Optional<Object>> variables(BaseKernel kernel) {
+        Method evalRaw;
+        try {
+            evalRaw = kernel.getClass().getMethod("evalRaw", String.class);
+        } catch (NoSuchMethodException e) {
+            return name -> Optional.empty();
+        }
+        return name -> {
+            try {
+                return Optional.ofNullable(evalRaw.invoke(kernel, name));
+            } catch (InvocationTargetException e) {
+                return Optional.empty();
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("the kernel's evalRaw is not accessible", e);
+            }
+        };
+    }
+
+}

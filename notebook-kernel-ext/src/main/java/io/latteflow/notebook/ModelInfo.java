@@ -1,0 +1,49 @@
+package io.latteflow.notebook;
+
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.LatteFlow;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What {@code %latte info} shows: where the model came from, how many parameters one sampling step reads
+ * (LaTtE-Flow runs one timestep-expert group per step), the ND4J backend, and the full config.
+ *
+ * <pre>{@code
+ * ModelInfo info = ModelInfo.of(flow, "models/latte-emoji");
+ * long perStep = info.activeParamsPerStep();
+ * }</pre>
+ */
+public record ModelInfo(String source, LatteConfig config, long totalParams, long activeParamsPerStep, String backend) {
+
+    public static ModelInfo of(LatteFlow flow, String source) {
+        String backend = Nd4j.getBackend().getClass().getSimpleName() + ", " + Nd4j.dataType().name().toLowerCase();
+        return new ModelInfo(source, flow.config(), flow.model().params().count(n -> true), flow.model().activeParamsPerStep(), backend);
+    }
+
+    public Map<String, Object> summary() {
+        Map<String, Object> rows = new LinkedHashMap<>();
+        rows.put("model", source);
+        rows.put("backend", backend);
+        rows.put("parameters", String.format("%,d", totalParams));
+        rows.put("active parameters per step", String.format("%,d (%d of %d layers: one of %d expert groups)",
+                activeParamsPerStep, config.layersPerGroup(), config.numLayers(), config.groups()));
+        rows.put("image", config.genImageSize() + "x" + config.genImageSize() + " generated, " + config.imageSize() + "x" + config.imageSize() + " read");
+        rows.put("defaults", "steps " + config.defaultSteps() + ", cfg " + config.defaultCfg());
+        return rows;
+    }
+
+    public String toHtml() {
+        return "<div class=\"latte-info\">" + ConfigTable.table(summary()) + "<details><summary>config</summary>"
+                + ConfigTable.html(config) + "</details></div>";
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder text = new StringBuilder();
+        summary().forEach((k, v) -> text.append(k).append(": ").append(v).append('\n'));
+        return text.toString().trim();
+    }
+}
