@@ -53,6 +53,27 @@ class LatteCliTest {
     }
 
     @Test
+    void exportWritesAnF16CopyThatLoadsAndRefusesToOverwrite() throws Exception {
+        Path src = dir.resolve("src");
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
+            flow.save(src);
+        }
+        Path notes = dir.resolve("train.json");
+        Files.writeString(notes, "{}");
+        Path out = dir.resolve("f16");
+        Run r = latte("export", "--model", src.toString(), "--out", out.toString(), "--with", notes.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.size(out.resolve("model.safetensors")) < Files.size(src.resolve("model.safetensors")) * 0.6, "F16 halves the weights");
+        assertTrue(Files.exists(out.resolve("train.json")));
+        try (LatteFlow f16 = LatteFlow.load(out)) {
+            assertEquals(LatteConfig.tiny(), f16.config());
+        }
+        Run again = latte("export", "--model", src.toString(), "--out", out.toString());
+        assertEquals(2, again.exit());
+        assertTrue(again.err().contains("already holds a model"), again.err());
+    }
+
+    @Test
     void generateWritesAPngOfTheModelsSize() throws Exception {
         Path out = dir.resolve("sub/tmp.png");
         Run r = latte("generate", "--preset", "tiny", "--steps", "2", "--prompt", "red apple", "--out", out.toString());

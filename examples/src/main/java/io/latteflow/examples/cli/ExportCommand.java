@@ -1,0 +1,62 @@
+package io.latteflow.examples.cli;
+
+import io.latteflow.model.LatteFlow;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code latte export}: copies a model directory (a finished run, or one of its snapshots) to another folder with
+ * its weights in F32, F16 or BF16, keeping the run's {@code train.json} and {@code metrics.jsonl} beside it.
+ */
+@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Write a model directory (e.g. a training snapshot) to another folder in F32, F16 or BF16.")
+public final class ExportCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "The model directory to export.")
+    Path model;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write it (must not hold a model).")
+    Path out;
+
+    @Option(names = "--dtype", paramLabel = "F32|F16|BF16", defaultValue = "F16", description = "Weight precision. Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
+    @Option(names = "--with", paramLabel = "FILE", description = "Another file to copy beside the model (repeatable), e.g. the run's train.json.")
+    List<Path> extra;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!List.of("F32", "F16", "BF16").contains(dtype)) throw new ParameterException(spec.commandLine(), "--dtype must be F32, F16 or BF16, got " + dtype);
+        Path src = ModelOptions.resolve(model);
+        if (!Files.isDirectory(src)) throw new CliError("No model at '" + model + "': the directory does not exist");
+        if (Files.exists(out.resolve("model.safetensors"))) throw new CliError("--out '" + out + "' already holds a model");
+        try (LatteFlow flow = LatteFlow.load(src)) {
+            Files.createDirectories(out);
+            flow.save(out, dtype);
+        } catch (IOException e) {
+            throw new CliError("Cannot export '" + src + "': " + e.getMessage(), e);
+        }
+        if (extra != null) {
+            for (Path f : extra) {
+                if (!Files.isRegularFile(f)) throw new CliError("--with '" + f + "' is not a file");
+                Files.copy(f, out.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        spec.commandLine().getErr().printf("Exported %s to %s (%s, %.1f MB).%n", src, out, dtype,
+                Files.size(out.resolve("model.safetensors")) / 1e6);
+        spec.commandLine().getErr().flush();
+        return 0;
+    }
+}
