@@ -47,6 +47,17 @@ class DemoCommandTest {
     }
 
     @Test
+    void theDefaultDemoRunsOnTheShippedModel() throws Exception {
+        Path out = dir.resolve("default");
+        LatteCliTest.Run r = latte("demo", "--count", "3", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode summary = JSON.readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertEquals(3, summary.get("images").asInt(), r.out());
+        assertEquals(0, summary.get("dead_letters").asInt(), r.out());
+        assertTrue(Files.isRegularFile(out.resolve("images/img-0002.png")));
+    }
+
+    @Test
     void badDemoOptionsGiveOneLineErrors() {
         LatteCliTest.Run noModel = latte("demo", "--model", dir.resolve("missing").toString(), "--out", dir.resolve("o1").toString());
         assertEquals(2, noModel.exit());
