@@ -33,7 +33,7 @@ class GenerationQualityTest {
     @Test
     void theReferenceSetScoredAgainstItselfHasZeroFidAndTheClassifiersAccuracy() {
         GenerationQuality.Result r = quality.real(test, test.size());
-        assertEquals(0, r.fid(), 1e-6);
+        assertEquals(0, r.fid(), 1e-4);                                   // ~2e-6 of float rounding seen
         assertEquals(classifier.config().report().orElseThrow().testAccuracy(), r.classAccuracy(), 0.001);
         assertTrue(r.inceptionScore() > 5, "10 well-separated classes give an IS near 10, got " + r.inceptionScore());
     }
