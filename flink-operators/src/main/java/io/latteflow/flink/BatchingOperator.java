@@ -1,6 +1,5 @@
 package io.latteflow.flink;
 
-import io.latteflow.model.LatteFlow;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -8,12 +7,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
-import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -29,25 +26,19 @@ import java.util.concurrent.ScheduledFuture;
  * <p>The model is loaded in {@code open} through {@link SharedModels}: one per TaskManager JVM, shared by its
  * subtasks, released in {@code close}.
  */
-final class BatchingOperator<IN, OUT> extends AbstractStreamOperator<OUT> implements OneInputStreamOperator<IN, OUT> {
+final class BatchingOperator<IN, OUT> extends ModelOperator<OUT> implements OneInputStreamOperator<IN, OUT> {
     private static final long serialVersionUID = 1L;
 
     private final LatteTask<IN, OUT> task;
-    private final LatteOptions options;
-    private final OutputTag<DeadLetter> deadLetters;
 
     /** Admitted requests with their arrival time (ms). */
     private transient List<Tuple2<IN, Long>> buffer;
     private transient ListState<Tuple2<IN, Long>> bufferState;
     private transient ScheduledFuture<?> timer;
-    private transient SharedModels.Lease lease;
-    private transient LatteFlow flow;
-    private transient OperatorMetrics metrics;
 
     BatchingOperator(LatteTask<IN, OUT> task, LatteOptions options, OutputTag<DeadLetter> deadLetters) {
+        super(options, deadLetters);
         this.task = task;
-        this.options = options;
-        this.deadLetters = deadLetters;
     }
 
     @Override
@@ -62,12 +53,8 @@ final class BatchingOperator<IN, OUT> extends AbstractStreamOperator<OUT> implem
     @Override
     public void open() throws Exception {
         super.open();
-        DeviceChoice.apply(getRuntimeContext().getExternalResourceInfos(DeviceChoice.RESOURCE));
-        int subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-        lease = SharedModels.acquire(Path.of(options.model()), options.modelCopies());
-        flow = lease.copy(subtask);
+        openModel(task.name(), () -> buffer.size());
         task.open(getKeyedStateStore());
-        metrics = new OperatorMetrics(getMetricGroup().addGroup("latte").addGroup(task.name()), lease.loadMillis(), () -> buffer.size());
         if (!buffer.isEmpty()) scheduleFlush(now());                       // requests restored from a checkpoint
     }
 
@@ -144,8 +131,7 @@ final class BatchingOperator<IN, OUT> extends AbstractStreamOperator<OUT> implem
     }
 
     private void refuse(IN request, String reason) {
-        metrics.failures.inc();
-        output.collect(deadLetters, new StreamRecord<>(DeadLetter.of(request == null ? null : task.id(request), task.name(), reason, request)));
+        refuse(request == null ? null : task.id(request), task.name(), reason, request);
     }
 
     @Override
@@ -159,20 +145,5 @@ final class BatchingOperator<IN, OUT> extends AbstractStreamOperator<OUT> implem
     public void finish() throws Exception {
         flush();
         super.finish();
-    }
-
-    @Override
-    public void close() throws Exception {
-        try {
-            super.close();
-        } finally {
-            if (lease != null) lease.close();
-            lease = null;
-            flow = null;
-        }
-    }
-
-    private long now() {
-        return getProcessingTimeService().getCurrentProcessingTime();
     }
 }

@@ -1,7 +1,6 @@
 package io.latteflow.flink;
 
 import io.latteflow.model.ContinuousBatcher;
-import io.latteflow.model.LatteFlow;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -9,12 +8,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
-import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,25 +23,19 @@ import java.util.Map;
  * answered are operator state at every checkpoint; after a failover they start again from their noise (same seed,
  * same image), and the source replays only what came after the checkpoint.
  */
-final class ContinuousGenerateOperator extends AbstractStreamOperator<ImageResult> implements OneInputStreamOperator<ImageRequest, ImageResult> {
+final class ContinuousGenerateOperator extends ModelOperator<ImageResult> implements OneInputStreamOperator<ImageRequest, ImageResult> {
     private static final long serialVersionUID = 1L;
 
     private final GenerateTask task = new GenerateTask();
-    private final LatteOptions options;
-    private final OutputTag<DeadLetter> deadLetters;
 
     /** Admitted, unanswered requests by id, with their arrival time. */
     private transient Map<String, Tuple2<ImageRequest, Long>> open;
     private transient ListState<Tuple2<ImageRequest, Long>> openState;
     private transient ContinuousBatcher<Tuple2<ImageRequest, Long>> batcher;
     private transient boolean tickScheduled;
-    private transient SharedModels.Lease lease;
-    private transient LatteFlow flow;
-    private transient OperatorMetrics metrics;
 
     ContinuousGenerateOperator(LatteOptions options, OutputTag<DeadLetter> deadLetters) {
-        this.options = options;
-        this.deadLetters = deadLetters;
+        super(options, deadLetters);
     }
 
     @Override
@@ -59,11 +50,8 @@ final class ContinuousGenerateOperator extends AbstractStreamOperator<ImageResul
     @Override
     public void open() throws Exception {
         super.open();
-        DeviceChoice.apply(getRuntimeContext().getExternalResourceInfos(DeviceChoice.RESOURCE));
-        lease = SharedModels.acquire(Path.of(options.model()), options.modelCopies());
-        flow = lease.copy(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        openModel(task.name(), () -> batcher == null ? 0 : batcher.inFlight());
         batcher = new ContinuousBatcher<>(flow, options.maxBatchSize());
-        metrics = new OperatorMetrics(getMetricGroup().addGroup("latte").addGroup(task.name()), lease.loadMillis(), () -> batcher.inFlight());
         for (Tuple2<ImageRequest, Long> p : open.values()) batcher.add(GenerateTask.request(p.f0), p);   // restored: start again
         scheduleTick();
     }
@@ -76,8 +64,7 @@ final class ContinuousGenerateOperator extends AbstractStreamOperator<ImageResul
         try {
             admitted = task.admit(r, options, flow);
         } catch (LatteTask.Refused e) {
-            metrics.failures.inc();
-            output.collect(deadLetters, new StreamRecord<>(DeadLetter.of(r == null ? null : r.id, task.name(), e.getMessage(), r)));
+            refuse(r == null ? null : r.id, task.name(), e.getMessage(), r);
             return;
         }
         Tuple2<ImageRequest, Long> p = Tuple2.of(admitted, now());
@@ -122,19 +109,5 @@ final class ContinuousGenerateOperator extends AbstractStreamOperator<ImageResul
     public void finish() throws Exception {
         while (batcher.inFlight() > 0) tick();
         super.finish();
-    }
-
-    @Override
-    public void close() throws Exception {
-        try {
-            super.close();
-        } finally {
-            if (lease != null) lease.close();
-            lease = null;
-        }
-    }
-
-    private long now() {
-        return getProcessingTimeService().getCurrentProcessingTime();
     }
 }
