@@ -62,6 +62,11 @@ public final class BenchStreamCommand implements Callable<Integer> {
     @Option(names = "--steps", paramLabel = "N", defaultValue = "20", description = "Euler steps per image. Default: ${DEFAULT-VALUE}.")
     int steps;
 
+    @Option(names = "--repeats", paramLabel = "R", defaultValue = "3",
+            description = "Alternating bare-model and micro-batched operator runs; operator_fraction is the median of their "
+                    + "ratios, so load that drifts during the run shifts both sides. Default: ${DEFAULT-VALUE}.")
+    int repeats;
+
     @Option(names = "--load", paramLabel = "F", defaultValue = "0.7",
             description = "Arrival rate of the continuous-vs-static runs as a fraction of the bare model's batched throughput. Default: ${DEFAULT-VALUE}.")
     double load;
@@ -70,7 +75,7 @@ public final class BenchStreamCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
         if (requests < 2) throw bad("--requests must be >= 2, got " + requests);
-        if (batch < 1 || steps < 1) throw bad("--batch and --steps must be >= 1");
+        if (batch < 1 || steps < 1 || repeats < 1) throw bad("--batch, --steps and --repeats must be >= 1");
         if (!(load > 0 && load <= 2)) throw bad("--load must be in (0, 2], got " + load);
         PrintWriter err = spec.commandLine().getErr();
         Path dir = modelDir();
@@ -80,15 +85,19 @@ public final class BenchStreamCommand implements Callable<Integer> {
             for (int i = 0; i < batch; i++) warm.add(request(i));
             flow.generate(warm);                                                   // builds every group's graph
             flow.generate(warm.get(0));
-            long t0 = System.nanoTime();
-            for (int i = 0; i < requests; i += batch) flow.generate(warm.subList(0, Math.min(batch, requests - i)));
-            double bare = requests / ((System.nanoTime() - t0) / 1e9);
-            err.printf("bare model, batches of %d: %.2f images/s%n", batch, bare);
-
             Run perRecord = run(dir, LatteOptions.Batching.STATIC, 1, 0);
             err.printf("operator, per record: %.2f images/s%n", perRecord.rps);
-            Run batched = run(dir, LatteOptions.Batching.STATIC, batch, 0);
-            err.printf("operator, micro-batched (%d): %.2f images/s (%.0f%% of the bare model)%n", batch, batched.rps, 100 * batched.rps / bare);
+            double[] bares = new double[repeats], batcheds = new double[repeats], fractions = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < requests; i += batch) flow.generate(warm.subList(0, Math.min(batch, requests - i)));
+                bares[r] = requests / ((System.nanoTime() - t0) / 1e9);
+                batcheds[r] = run(dir, LatteOptions.Batching.STATIC, batch, 0).rps;
+                fractions[r] = batcheds[r] / bares[r];
+                err.printf("repeat %d: bare model %.2f images/s, operator micro-batched (%d) %.2f images/s (%.0f%%)%n",
+                        r + 1, bares[r], batch, batcheds[r], 100 * fractions[r]);
+            }
+            double bare = median(bares), batched = median(batcheds);
             long gapMicros = Math.round(1e6 / (load * bare));
             err.printf("steady arrivals every %.1f ms (%.0f%% of the bare batched rate):%n", gapMicros / 1e3, 100 * load);
             Run stat = run(dir, LatteOptions.Batching.STATIC, batch, gapMicros);
@@ -101,9 +110,12 @@ public final class BenchStreamCommand implements Callable<Integer> {
             json.put("model", model != null ? model.toString() : "untrained preset " + preset);
             json.put("requests", requests).put("batch", batch).put("steps", steps);
             json.put("bare_batched_rps", round(bare));
-            json.put("per_record_rps", round(perRecord.rps)).put("batched_rps", round(batched.rps));
-            json.put("batching_ratio", round(batched.rps / perRecord.rps));
-            json.put("operator_fraction", round(batched.rps / bare));
+            json.put("per_record_rps", round(perRecord.rps)).put("batched_rps", round(batched));
+            json.put("batching_ratio", round(batched / perRecord.rps));
+            json.put("operator_fraction", round(median(fractions)));
+            json.put("repeats", repeats);
+            var fractionRuns = json.putArray("operator_fraction_runs");
+            for (double f : fractions) fractionRuns.add(round(f));
             json.put("arrival_interval_ms", round(gapMicros / 1e3));
             json.put("static_rps", round(stat.rps)).put("static_p50_ms", round(stat.p50)).put("static_p99_ms", round(stat.p99));
             json.put("continuous_rps", round(cont.rps)).put("continuous_p50_ms", round(cont.p50)).put("continuous_p99_ms", round(cont.p99));
@@ -192,6 +204,12 @@ public final class BenchStreamCommand implements Callable<Integer> {
             flow.save(dir);
         }
         return dir;
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private static double round(double v) {
