@@ -44,14 +44,24 @@ import java.util.Set;
  * <p>There is no flink-dist on Maven Central, so every process runs from this test JVM's own classpath (Flink,
  * the connectors, ND4J, the model and flink-operators classes, the test classes), with the same JVM flags the
  * tests run with. The configuration is a {@code config.yaml} (the Flink 2.x file name) in a conf dir passed with
- * {@code --configDir}; each process writes its stdout and stderr to {@code <name>.log} next to it.
+ * {@code --configDir}; each process writes its stdout and stderr to {@code <name>.log} next to it. Other modules'
+ * tests use it through this module's test jar.
+ *
+ * <pre>{@code
+ * try (LocalFlinkCluster cluster = new LocalFlinkCluster(dir, 2)) {
+ *     cluster.startJobManager();
+ *     cluster.startTaskManager("tm-0");
+ *     cluster.awaitTaskManagers(1, Duration.ofMinutes(2));
+ *     // submit to LocalFlinkCluster.HOST : cluster.restPort
+ * }
+ * }</pre>
  */
-final class LocalFlinkCluster implements AutoCloseable {
-    static final String HOST = "127.0.0.1";
+public final class LocalFlinkCluster implements AutoCloseable {
+    public static final String HOST = "127.0.0.1";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    final Path dir, confDir;
-    final int rpcPort, restPort;
+    public final Path dir, confDir;
+    public final int rpcPort, restPort;
     private final int slotsPerTaskManager;
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final Map<String, Path> logs = new LinkedHashMap<>();
@@ -61,7 +71,7 @@ final class LocalFlinkCluster implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Thread reaper = new Thread(this::destroyAll, "local-flink-cluster-reaper");
 
-    LocalFlinkCluster(Path dir, int slotsPerTaskManager) throws IOException {
+    public LocalFlinkCluster(Path dir, int slotsPerTaskManager) throws IOException {
         this.dir = Files.createDirectories(dir);
         this.confDir = Files.createDirectories(dir.resolve("conf"));
         this.slotsPerTaskManager = slotsPerTaskManager;
@@ -152,11 +162,11 @@ final class LocalFlinkCluster implements AutoCloseable {
         return Files.writeString(dir.resolve("jvm.args"), file);
     }
 
-    void startJobManager() throws IOException {
+    public void startJobManager() throws IOException {
         start("jobmanager", false, "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
     }
 
-    void startTaskManager(String name) throws IOException {
+    public void startTaskManager(String name) throws IOException {
         start(name, true, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                 "-D", TaskManagerOptions.TASK_MANAGER_RESOURCE_ID.key() + "=" + name);
     }
@@ -203,7 +213,7 @@ final class LocalFlinkCluster implements AutoCloseable {
     }
 
     /** The REST resource as JSON, or null while the REST endpoint does not answer (yet). */
-    JsonNode get(String path) throws InterruptedException {
+    public JsonNode get(String path) throws InterruptedException {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + restPort + path))
                     .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
@@ -215,7 +225,7 @@ final class LocalFlinkCluster implements AutoCloseable {
     }
 
     /** Waits until the JobManager's REST API lists n registered TaskManagers. */
-    void awaitTaskManagers(int n, Duration timeout) throws InterruptedException {
+    public void awaitTaskManagers(int n, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             String dead = deadProcess();
@@ -230,7 +240,7 @@ final class LocalFlinkCluster implements AutoCloseable {
     }
 
     /** The last lines of every process's output, for failure messages. */
-    String logTails() {
+    public String logTails() {
         StringBuilder s = new StringBuilder();
         Map<String, Path> copy;
         synchronized (this) {
@@ -250,7 +260,7 @@ final class LocalFlinkCluster implements AutoCloseable {
     }
 
     /** Copies the process logs to a folder that outlives the temp dir. */
-    synchronized void copyLogsTo(Path target) {
+    public synchronized void copyLogsTo(Path target) {
         try {
             Files.createDirectories(target);
             for (Map.Entry<String, Path> e : logs.entrySet()) {

@@ -7,7 +7,9 @@ import io.latteflow.flink.DeadLetter;
 import io.latteflow.flink.ImageResult;
 import io.latteflow.flink.LatteOptions;
 import me.tongfei.progressbar.ProgressBar;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -25,10 +27,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code latte demo}: the streaming demo on an embedded Flink MiniCluster. Captions become images through the
+ * {@code latte demo}: the streaming demo on an embedded Flink MiniCluster, or with {@code --cluster} on a running
+ * Flink session cluster. Captions become images through the
  * LaTtE-Flow operator, the model then answers questions about each image it drew, and exactly-once FileSinks write
  * the results, from which an HTML contact sheet is made.
  */
@@ -69,6 +76,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace --out if it already holds a demo's output.")
     boolean force;
 
+    @Option(names = "--cluster", paramLabel = "HOST:PORT",
+            description = {"Submit the job to a running Flink session cluster at this REST address instead of the embedded "
+                    + "MiniCluster. No jar is shipped: the TaskManagers need this project's classes on their class path (Flink's lib/), "
+                    + "and must read --model and write --out at the same paths as this machine."})
+    String cluster;
+
     @Override
     public Integer call() throws Exception {
         quietFlinkLogs();
@@ -77,6 +90,8 @@ public final class DemoCommand implements Callable<Integer> {
         if (delayMs < 0 || rateMs < 0) throw bad("--delay-ms and --rate-ms must be >= 0");
         if (parallelism < 1) throw bad("--parallelism must be >= 1, got " + parallelism);
         PrintWriter err = spec.commandLine().getErr();
+        FlinkCluster remote = cluster == null ? null : FlinkCluster.parse(cluster);
+        String remoteVersion = remote == null ? null : remote.requireRunning();
         boolean fashion = useFashionModel(err);
         List<String> prompts = prompts(fashion);
         List<String> asked = questions != null ? questions : fashion ? List.of() : StreamingDemo.DEFAULT_QUESTIONS;
@@ -87,15 +102,20 @@ public final class DemoCommand implements Callable<Integer> {
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf);
+        StreamExecutionEnvironment env = remote == null ? StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf)
+                : remote.environment(conf);
+        env.setParallelism(parallelism);
         env.enableCheckpointing(1000);
-        err.printf("Streaming %d prompts through %s on an embedded Flink cluster (batch %d, delay %d ms, parallelism %d)...%n",
-                prompts.size(), model, batch, delayMs, parallelism);
+        err.printf("Streaming %d prompts through %s on %s (batch %d, delay %d ms, parallelism %d)...%n", prompts.size(), model,
+                remote == null ? "an embedded Flink cluster" : "the Flink cluster at " + cluster + " (Flink " + remoteVersion + ")",
+                batch, delayMs, parallelism);
         err.flush();
         long start = System.nanoTime();
+        StreamingDemo demo = new StreamingDemo(prompts, asked, options, out, rateMs);
         try (ProgressBar bar = Progress.bar("demo", (long) prompts.size() * (1 + asked.size()), " results", err)) {
             Counter.BAR = bar;
-            new StreamingDemo(prompts, asked, options, out, rateMs).run(env, new Counter());
+            if (cluster == null) demo.run(env, new Counter());
+            else runOnCluster(demo, env, bar);
         } finally {
             Counter.BAR = null;
         }
@@ -112,6 +132,31 @@ public final class DemoCommand implements Callable<Integer> {
                 page.toAbsolutePath().toString().replace("\\", "\\\\").replace("\"", "\\\""));
         o.flush();
         return 0;
+    }
+
+    /**
+     * The job runs in other JVMs, so the progress bar follows what the exactly-once sinks have committed (at each
+     * checkpoint) instead of counting results as they leave the operator.
+     */
+    private void runOnCluster(StreamingDemo demo, StreamExecutionEnvironment env, ProgressBar bar) throws Exception {
+        demo.build(env, new Counter());
+        JobClient job = env.executeAsync("latte demo");
+        spec.commandLine().getErr().println("Submitted job " + job.getJobID() + " to " + cluster);
+        CompletableFuture<JobExecutionResult> result = job.getJobExecutionResult();
+        while (!result.isDone()) {
+            bar.stepTo(ContactSheet.committedCount(out));
+            try {
+                result.get(500, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException stillRunning) {
+                // poll the sinks again
+            }
+        }
+        try {
+            result.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the demo job " + job.getJobID() + " failed on the cluster at " + cluster, e.getCause());
+        }
+        bar.stepTo(ContactSheet.committedCount(out));
     }
 
     /** Flink logs every state change at INFO; the demo shows its own progress instead. */

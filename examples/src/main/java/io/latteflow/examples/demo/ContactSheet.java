@@ -52,6 +52,22 @@ public final class ContactSheet {
         return new ContactSheet(images, answers, lines(out.resolve("stream/dead-letters")));
     }
 
+    /**
+     * How many results (images, answers and dead letters) are committed so far, read while the job runs: a part file
+     * renamed under the reader is counted at the next call.
+     */
+    public static int committedCount(Path out) {
+        int n = 0;
+        for (String sink : List.of("images", "answers", "dead-letters")) {
+            try {
+                n += lines(out.resolve("stream").resolve(sink)).size();
+            } catch (IOException | UncheckedIOException renamedMeanwhile) {
+                // the sink is committing a checkpoint right now
+            }
+        }
+        return n;
+    }
+
     /** Committed JSON lines of every finished part file below {@code dir}. */
     static List<JsonNode> lines(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return new ArrayList<>();
