@@ -81,10 +81,10 @@ class NotebookOnRapaioKernelTest {
                 "%jars " + ext + "/rapaio-lib",
                 "io.latteflow.notebook.LatteMagics latte = io.latteflow.notebook.LatteNotebook.installRapaio();",
                 "latte.run(List.of(\"generate\", \"a cat\"), null)",
-                "latte.run(List.of(\"load\", \"" + model + "\"), null);",
+                "Object loaded = latte.run(List.of(\"load\", \"" + model + "\"), null);",
                 "latte.run(List.of(\"ask\", \"/no/such/picture.png\", \"what is this?\"), null)",
                 "latte.run(List.of(\"generate\", \"a cat\", \"--steps\", \"ten\"), null)",
-                "latte.run(List.of(\"generate\", \"a cat\", \"--steps\", \"2\"), null);");
+                "Object cat = latte.run(List.of(\"generate\", \"a cat\", \"--steps\", \"2\"), null);");
         Path in = WORK.resolve("errors-rapaio.ipynb");
         Files.createDirectories(WORK);
         Files.writeString(in, notebook(sources, "rapaio-jupyter-kernel"));
