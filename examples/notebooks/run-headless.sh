@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# Executes a notebook (default: latte-tour.ipynb) headlessly on a real Jupyter client (nbconvert/nbclient) and the
-# LaTtE-Flow test kernel (io.latteflow.notebook.kernel.JShellKernel, built on jupyter-jvm-basekernel), writing
-# target/notebooks/latte-tour.out.ipynb and an HTML copy next to it. Works from a clean clone; everything it sets
-# up (Python venv, Jupyter dirs, kernelspec) lives under target/notebooks/.
+# Executes a notebook headlessly on a real Jupyter client (nbconvert/nbclient) and a Java kernel, writing the
+# executed notebook and an HTML copy next to it. Works from a clean clone; everything it sets up (Python venv,
+# Jupyter dirs, kernelspec) lives under target/notebooks/.
 #
-#   examples/notebooks/run-headless.sh                      # build what is needed, run the tour
+#   examples/notebooks/run-headless.sh                      # build what is needed, run latte-tour.ipynb on the test kernel
+#   LATTE_KERNEL=rapaio examples/notebooks/run-headless.sh  # run latte-tour-rapaio.ipynb on rapaio-jupyter-kernel
 #   LATTE_MODEL=/path/to/model examples/notebooks/run-headless.sh
 #
-# Environment (all optional): LATTE_NOTEBOOK (input), LATTE_NOTEBOOK_OUT (output .ipynb), LATTE_MODEL (model dir for
-# %latte load), LATTE_KERNEL_CP (kernel class path; when set, nothing is built), LATTE_TIMEOUT (seconds per cell),
-# LATTE_ALLOW_ERRORS=1 (keep executing past a failing cell and write the notebook anyway, for tests to inspect).
+# Kernels (LATTE_KERNEL): "test" (default) is io.latteflow.notebook.kernel.JShellKernel, the LaTtE-Flow test kernel
+# on jupyter-jvm-basekernel, with the extension on its class path. "rapaio" is io.github.padreati:rapaio-jupyter-kernel
+# from Maven Central (the build copies it to notebook-kernel-ext/target/rapaio/), started bare as its own installer
+# would; the notebook adds the extension itself with %classpath / %jars.
+#
+# Environment (all optional): LATTE_KERNEL (test | rapaio), LATTE_NOTEBOOK (input), LATTE_NOTEBOOK_OUT (output
+# .ipynb), LATTE_MODEL (model dir the notebook loads by default), LATTE_KERNEL_CP (test kernel class path) or
+# LATTE_RAPAIO_JAR (rapaio kernel jar): when the one the kernel needs is set, nothing is built; LATTE_TIMEOUT
+# (seconds per cell), LATTE_ALLOW_ERRORS=1 (keep executing past a failing cell and write the notebook anyway, for
+# tests to inspect).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK="$ROOT/target/notebooks"
-NOTEBOOK=$(realpath "${LATTE_NOTEBOOK:-$ROOT/examples/notebooks/latte-tour.ipynb}")
-OUT="${LATTE_NOTEBOOK_OUT:-$WORK/latte-tour.out.ipynb}"
+KERNEL="${LATTE_KERNEL:-test}"
+case "$KERNEL" in
+  test) TOUR=latte-tour ;;
+  rapaio) TOUR=latte-tour-rapaio ;;
+  *) echo "run-headless: LATTE_KERNEL must be test or rapaio, got '$KERNEL'" >&2; exit 2 ;;
+esac
+NOTEBOOK=$(realpath "${LATTE_NOTEBOOK:-$ROOT/examples/notebooks/$TOUR.ipynb}")
+OUT="${LATTE_NOTEBOOK_OUT:-$WORK/$TOUR.out.ipynb}"
 mkdir -p "$WORK" "$(dirname "$OUT")"
 OUT=$(realpath "$OUT")
 log() { echo "run-headless: $*" >&2; }
+EXT="$ROOT/notebook-kernel-ext/target"
 
-# 1. The kernel's class path: the extension, its test kernel and their dependencies (never the examples module).
-if [ -z "${LATTE_KERNEL_CP:-}" ]; then
+# 1. What the kernel needs: for the test kernel its class path (the extension, the test kernel and their
+#    dependencies, never the examples module); for rapaio its jar, and the class folders and jars the notebook adds.
+if { [ "$KERNEL" = test ] && [ -z "${LATTE_KERNEL_CP:-}" ]; } || { [ "$KERNEL" = rapaio ] && [ -z "${LATTE_RAPAIO_JAR:-}" ]; }; then
   log "building notebook-kernel-ext (and model) ..."
   (cd "$ROOT" && nice -n 19 ./mvnw -B -q -pl notebook-kernel-ext -am test-compile)
-  EXT="$ROOT/notebook-kernel-ext/target"
-  LATTE_KERNEL_CP="$EXT/classes:$EXT/test-classes:$(cat "$EXT/kernel.classpath")"
+  LATTE_KERNEL_CP="${LATTE_KERNEL_CP:-$EXT/classes:$EXT/test-classes:$(cat "$EXT/kernel.classpath")}"
+  LATTE_RAPAIO_JAR="${LATTE_RAPAIO_JAR:-$EXT/rapaio/rapaio-jupyter-kernel.jar}"
 fi
 
 # 2. A Python venv with the Jupyter client side, from the machine's wheel mirror when pip has one configured.
@@ -49,33 +64,70 @@ export JUPYTER_RUNTIME_DIR="$WORK/jupyter/runtime" IPYTHONDIR="$WORK/jupyter/ipy
 export JUPYTER_PATH="$WORK/jupyter/prefix/share/jupyter" JUPYTER_PLATFORM_DIRS=1
 mkdir -p "$JUPYTER_DATA_DIR" "$JUPYTER_CONFIG_DIR" "$JUPYTER_RUNTIME_DIR" "$IPYTHONDIR"
 
-# 4. The kernelspec. ND4J unpacks its natives into the project's shared cache, as the tests do.
-SPEC="$WORK/kernelspec/latte-java"
+# 4. The kernelspec. ND4J unpacks its natives into the project's shared cache, as the tests do. The rapaio one is
+#    named as rapaio's own installer names it, so latte-tour-rapaio.ipynb opens on a user's installed rapaio too.
+if [ "$KERNEL" = rapaio ]; then SPEC_NAME=rapaio-jupyter-kernel; else SPEC_NAME=latte-java; fi
+SPEC="$WORK/kernelspec/$SPEC_NAME"
 mkdir -p "$SPEC"
 CACHE="$ROOT/target/native-cache"
-"$VENV/bin/python" - "$SPEC/kernel.json" "$LATTE_KERNEL_CP" "$CACHE" <<'PY'
+"$VENV/bin/python" - "$SPEC/kernel.json" "$KERNEL" "${LATTE_KERNEL_CP:-}" "${LATTE_RAPAIO_JAR:-}" "$CACHE" <<'PY'
 import json, sys
-spec, cp, cache = sys.argv[1:]
-json.dump({
-    "argv": ["java", "-Xmx3g", "-Djava.awt.headless=true",
-             "-Dorg.bytedeco.javacpp.cachedir=" + cache + "/javacpp", "-DDJL_CACHE_DIR=" + cache + "/djl",
-             "-Doffline=true", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-             "-Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda=error",
-             "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-             "-cp", cp, "io.latteflow.notebook.kernel.JShellKernel", "{connection_file}"],
-    "display_name": "Java (LaTtE-Flow test kernel)",
-    "language": "java",
-    "interrupt_mode": "message",
-    "env": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "DJL_CACHE_DIR": cache + "/djl"},
-}, open(spec, "w"), indent=1)
+spec, kernel, cp, jar, cache = sys.argv[1:]
+jvm = ["java", "-Xmx3g", "-Djava.awt.headless=true",
+       "-Dorg.bytedeco.javacpp.cachedir=" + cache + "/javacpp", "-DDJL_CACHE_DIR=" + cache + "/djl",
+       "-Doffline=true", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+       "-Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda=error",
+       "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"]
+env = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "DJL_CACHE_DIR": cache + "/djl"}
+if kernel == "rapaio":
+    argv = jvm + ["-jar", jar, "{connection_file}"]
+    name = "Java (rapaio-jupyter-kernel)"
+    env["RJK_TIMEOUT_MILLIS"] = "-1"
+else:
+    argv = jvm + ["-cp", cp, "io.latteflow.notebook.kernel.JShellKernel", "{connection_file}"]
+    name = "Java (LaTtE-Flow test kernel)"
+json.dump({"argv": argv, "display_name": name, "language": "java", "interrupt_mode": "message", "env": env},
+          open(spec, "w"), indent=1)
 PY
-"$VENV/bin/jupyter" kernelspec install --prefix="$WORK/jupyter/prefix" --name latte-java "$SPEC" >/dev/null 2>&1
+"$VENV/bin/jupyter" kernelspec install --prefix="$WORK/jupyter/prefix" --name "$SPEC_NAME" "$SPEC" >/dev/null 2>&1
+
+# 4b. rapaio 3.0.x binds its sockets a moment before it installs its message handlers, and a request in that moment
+#     kills its shell thread (NullPointerException in Channels.getHandler; nbclient asks kernel_info at once). So the
+#     client waits for the kernel's heartbeat and a grace second before it asks anything.
+MANAGER=()
+if [ "$KERNEL" = rapaio ]; then
+  mkdir -p "$WORK/py"
+  cat >"$WORK/py/latte_kernel_managers.py" <<'PY'
+import asyncio
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+
+
+class HeartbeatFirstKernelManager(AsyncKernelManager):
+    async def _async_post_start_kernel(self, **kw):
+        await super()._async_post_start_kernel(**kw)
+        ctx = zmq.Context.instance()
+        for _ in range(600):
+            sock = ctx.socket(zmq.REQ)
+            sock.linger = 0
+            sock.connect(f"{self.transport}://{self.ip}:{self.hb_port}")
+            sock.send(b"ping")
+            answered = sock.poll(200)
+            sock.close()
+            if answered:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.0)
+PY
+  export PYTHONPATH="$WORK/py${PYTHONPATH:+:$PYTHONPATH}"
+  MANAGER=(--ExecutePreprocessor.kernel_manager_class=latte_kernel_managers.HeartbeatFirstKernelManager)
+fi
 
 # 5. Execute, then an HTML copy to look at.
-log "executing $NOTEBOOK ..."
+log "executing $NOTEBOOK on the $KERNEL kernel ..."
 "$VENV/bin/jupyter" nbconvert --to notebook --execute \
-  --ExecutePreprocessor.kernel_name=latte-java --ExecutePreprocessor.timeout="${LATTE_TIMEOUT:-600}" \
-  ${LATTE_ALLOW_ERRORS:+--allow-errors} \
+  --ExecutePreprocessor.kernel_name="$SPEC_NAME" --ExecutePreprocessor.timeout="${LATTE_TIMEOUT:-600}" \
+  ${LATTE_ALLOW_ERRORS:+--allow-errors} "${MANAGER[@]}" \
   --output-dir="$(dirname "$OUT")" --output "$(basename "$OUT")" "$NOTEBOOK"
 "$VENV/bin/jupyter" nbconvert --to html --output-dir="$(dirname "$OUT")" "$OUT" >/dev/null 2>&1
 log "wrote $OUT and ${OUT%.ipynb}.html"

@@ -18,6 +18,13 @@ import java.util.function.Function;
  * LatteSession s = LatteNotebook.session(); // the plain Java API, in any kernel or none
  * }</pre>
  *
+ * In rapaio-jupyter-kernel (no extension SPI, only display providers), after adding the jars with {@code %jars}:
+ *
+ * <pre>{@code
+ * LatteMagics latte = LatteNotebook.installRapaio();   // renderers; returns the %latte commands
+ * GeneratedImage img = (GeneratedImage) latte.run(List.of("generate", "red apple"), null);  // live progress, then the PNG
+ * }</pre>
+ *
  * The kernel's magics registry and variables are reached through the public methods JJava's kernel has
  * ({@code Magics getMagics()}, {@code Object evalRaw(String)}); {@link BaseKernel} itself declares neither.
  */
@@ -42,6 +49,24 @@ public final class LatteNotebook {
         LatteMagics magics = new LatteMagics(SESSION, new BaseKernelOutput(kernel), variables(kernel));
         magicsRegistry(kernel).ifPresent(registry -> registerMagics(registry, magics));
         return magics;
+    }
+
+    /**
+     * The one call for rapaio-jupyter-kernel: makes its display system draw LaTtE-Flow values (PNG and HTML, also
+     * when the jars came in with {@code %jars} or {@code %dependency}) and returns the {@code %latte} commands, which
+     * redraw one live progress display while they sample.
+     *
+     * @return the commands, e.g. {@code latte.run(List.of("info"), null)}
+     * @throws LatteNotebookException outside rapaio, or when rapaio's display system cannot be taught
+     */
+    public static LatteMagics installRapaio() {
+        try {
+            Class.forName("org.rapaio.jupyter.kernel.display.DisplaySystem", false, LatteNotebook.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new LatteNotebookException("installRapaio() is for rapaio-jupyter-kernel, and it is not on the class path;"
+                    + " elsewhere use install(kernel) or session()");
+        }
+        return io.latteflow.notebook.rapaio.LatteRapaio.install(SESSION);
     }
 
     /** {@code %latte} and {@code %%latte} in a basekernel {@link Magics} registry. */
