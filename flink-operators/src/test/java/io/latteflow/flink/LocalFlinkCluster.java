@@ -183,6 +183,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("OMP_NUM_THREADS", "1");
+        // Each job attempt brings new task threads; see docs/DESIGN-NOTES.md on glibc arenas.
+        pb.environment().put("MALLOC_ARENA_MAX", "2");
         logs.put(name, log);
         processes.put(name, pb.start());
     }

@@ -9,7 +9,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.lang.ref.WeakReference;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A SameDiff execution session whose memory stays flat however many times a graph runs.
@@ -44,9 +46,29 @@ public final class FlatSession extends InferenceSession {
         if (sd.hasGradientFunction()) installOn(sd.getFunction("grad"));
     }
 
-    /** Replaces, not just adds: building a graph ({@code sd.var} with an array) already creates a default session. */
+    /**
+     * Replaces, not just adds: building a graph ({@code sd.var} with an array) already creates a default session.
+     * A thread's first run of a graph also drops the sessions of threads that have ended: ND4J never removes a
+     * session, and one holds its thread's last activations, so a process whose threads come and go (a Flink
+     * TaskManager starts new task threads at every job and every restart) grew by hundreds of MB per thread.
+     */
     private static void installOn(SameDiff sd) {
-        sd.getSessions().compute(Thread.currentThread().getId(), (t, s) -> s instanceof FlatSession ? s : new FlatSession(sd));
+        Thread current = Thread.currentThread();
+        Map<Long, InferenceSession> sessions = sd.getSessions();
+        if (sessions.get(current.getId()) instanceof FlatSession) return;
+        THREADS.put(current.getId(), new WeakReference<>(current));
+        THREADS.values().removeIf(FlatSession::ended);
+        sessions.keySet().removeIf(id -> id != current.getId() && ended(THREADS.get(id)));
+        sessions.put(current.getId(), new FlatSession(sd));
+    }
+
+    /** Threads that ran a graph, by id; weak, so an ended thread is not kept alive here. */
+    private static final Map<Long, WeakReference<Thread>> THREADS = new ConcurrentHashMap<>();
+
+    /** A thread that never ran a graph (null) counts as ended: its session was only made while building one. */
+    private static boolean ended(WeakReference<Thread> ref) {
+        Thread t = ref == null ? null : ref.get();
+        return t == null || !t.isAlive();
     }
 
     @Override
