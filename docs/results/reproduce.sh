@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # Reproduces docs/RESULTS.md: trains every run of the report (skipping finished ones, resuming interrupted ones),
 # measures each model once (skipping measurements already in docs/results/*.json), then renders the report.
-# Usage: docs/results/reproduce.sh [--samples N]   (10000 images per measurement by default; fewer for a quick look)
+# Usage: docs/results/reproduce.sh   (SAMPLES_TABLES / SAMPLES_CURVES override the report's 1000 / 500 images)
 # A run or a measurement that is stopped halfway is picked up where it stopped by running the script again.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 cd "$ROOT"
-SAMPLES=10000
-[[ "${1:-}" == "--samples" ]] && SAMPLES="$2"
 LATTE="$ROOT/latte"
 R=docs/results
 export LATTE_JAVA_OPTS="${LATTE_JAVA_OPTS:--Xmx3g -Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=7g}"
@@ -25,40 +23,47 @@ train() {  # name, steps, extra options...
 measure() {  # json name, model dir, extra eval options...
   local json="$R/$1.json" model="$2"; shift 2
   [[ -f "$json" ]] && return
-  "$LATTE" eval fashion --model "$model" --samples "${N:-$SAMPLES}" --json "$json" "$@"   # N=500 measure ...: fewer images
+  "$LATTE" eval fashion --model "$model" --samples "$N" --json "$json" "$@"
 }
 
-# The shipped model: LaTtE Couple, K = 4 groups of M = 2 layers, residual attention on.
-train fashion-couple 4000 --variant couple
-# The comparisons run 1000 steps each and are compared with the shipped run's 1000-step snapshot.
-train fashion-vanilla-couple 1000 --variant couple --groups 1 --no-residual-attention
-train fashion-blend 1000 --variant blend
-train fashion-vanilla-blend 1000 --variant blend --groups 1 --no-residual-attention
+# The shipped model: LaTtE Couple, K = 4 groups of M = 2 layers, residual attention on; snapshots for Figure 3.
+train fashion-couple 4000 --variant couple --snapshot-every 250
+# Every comparison runs 1000 steps (the paper's "equal training steps") against the shipped run's 1000-step snapshot,
+# which is bit-for-bit what a 1000-step run saves (batches, noise and timesteps depend only on seed and step).
+train fashion-vanilla-couple 1000 --variant couple --groups 1 --no-residual-attention --snapshot-every 250
+train fashion-no-residual 1000 --variant couple --no-residual-attention
 train fashion-k8 1000 --variant couple --groups 8
 train fashion-k2 1000 --variant couple --groups 2
-train fashion-no-residual 1000 --variant couple --no-residual-attention
+train fashion-blend 1000 --variant blend
+train fashion-vanilla-blend 1000 --variant blend --groups 1 --no-residual-attention
 
+# The sample counts the report uses (the CPU's budget): tables 1000 images, curves and sweeps 500.
+T=${SAMPLES_TABLES:-1000}; C=${SAMPLES_CURVES:-500}
 STEP1000=runs/fashion-couple/snapshots/step-1000
-measure table1-latte-couple "$STEP1000" --tag "table1=LaTtE Couple" --tag train_step=1000 --real
-measure table1-vanilla-couple runs/fashion-vanilla-couple --tag "table1=Vanilla Couple" --tag train_step=1000
-measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend" --tag train_step=1000
-measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanilla Blend" --tag train_step=1000
-for s in 1000 2000 3000; do
-  N=500 measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag curve=LaTtE --tag train_step=$s
+N=$T measure table1-latte-couple-1000 "$STEP1000" --tag "table1=LaTtE Couple" --tag train_step=1000
+N=$T measure table1-vanilla-couple runs/fashion-vanilla-couple --tag "table1=Vanilla Couple" --tag train_step=1000
+N=$T measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend" --tag train_step=1000
+N=$T measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanilla Blend" --tag train_step=1000
+N=$T measure table1-latte-couple-shipped runs/fashion-couple --tag "table1=LaTtE Couple (shipped model)" --tag train_step=4000 --real
+for s in 250 500 750 1000 2000 3000; do
+  N=$C measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag curve=LaTtE --tag train_step=$s
 done
-N=500 measure fig3-latte-4000 runs/fashion-couple --tag curve=LaTtE --tag train_step=4000
-N=500 measure fig3-vanilla-1000 runs/fashion-vanilla-couple --tag curve=Vanilla --tag train_step=1000
-measure ablation-k8 runs/fashion-k8 --tag ablation=groups --tag "label=K = 8"
-measure ablation-k4 "$STEP1000" --tag ablation=groups --tag "label=K = 4 (shipped run at 1000 steps)"
-measure ablation-k2 runs/fashion-k2 --tag ablation=groups --tag "label=K = 2"
-measure ablation-k1 runs/fashion-vanilla-couple --tag ablation=groups --tag "label=K = 1 (vanilla)"
-measure ablation-residual-on "$STEP1000" --tag ablation=residual --tag "label=on"
-measure ablation-residual-off runs/fashion-no-residual --tag ablation=residual --tag "label=off"
+N=$C measure fig3-latte-4000 runs/fashion-couple --tag curve=LaTtE --tag train_step=4000
+for s in 250 500 750; do
+  N=$C measure "fig3-vanilla-$s" "runs/fashion-vanilla-couple/snapshots/step-$s" --tag curve=Vanilla --tag train_step=$s
+done
+N=$C measure fig3-vanilla-1000 runs/fashion-vanilla-couple --tag curve=Vanilla --tag train_step=1000
+N=$T measure ablation-k4 "$STEP1000" --tag ablation=groups --tag "label=K = 4 (LaTtE Couple)" --tag train_step=1000
+N=$T measure ablation-k1 runs/fashion-vanilla-couple --tag ablation=groups --tag "label=K = 1 (Vanilla Couple)" --tag train_step=1000
+N=$T measure ablation-k8 runs/fashion-k8 --tag ablation=groups --tag "label=K = 8"
+N=$T measure ablation-k2 runs/fashion-k2 --tag ablation=groups --tag "label=K = 2"
+N=$T measure ablation-residual-on "$STEP1000" --tag ablation=residual --tag "label=on (LaTtE Couple)" --tag train_step=1000
+N=$T measure ablation-residual-off runs/fashion-no-residual --tag ablation=residual --tag "label=off"
 for s in 5 10 20 40; do
-  measure "fig4-steps-$s" runs/fashion-couple --steps $s --tag sweep=steps
+  N=$C measure "fig4-steps-$s" runs/fashion-couple --steps $s --tag sweep=steps
 done
 for g in 1 2 3 5 7; do
-  measure "fig4-cfg-$g" runs/fashion-couple --cfg $g --tag sweep=cfg
+  N=$C measure "fig4-cfg-$g" runs/fashion-couple --cfg $g --tag sweep=cfg
 done
 mkdir -p "$R/grids"
 [[ -f "$R/grids/fashion-latte-couple.png" ]] || "$LATTE" eval fashion --model runs/fashion-couple --samples 20 --grid "$R/grids/fashion-latte-couple.png" > /dev/null

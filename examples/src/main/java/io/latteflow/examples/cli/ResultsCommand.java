@@ -88,10 +88,14 @@ public final class ResultsCommand implements Callable<Integer> {
     }
 
     private static void table1(List<Measurement> all, StringBuilder md) {
-        List<Measurement> rows = all.stream().filter(m -> m.tag("table1") != null).toList();
+        List<Measurement> rows = all.stream().filter(m -> m.tag("table1") != null)
+                .sorted(Comparator.comparingInt(m -> m.tag("train_step") == null ? Integer.MAX_VALUE : Integer.parseInt(m.tag("train_step")))).toList();
         if (rows.isEmpty()) return;
         md.append("## Table 1: quality and speed at equal L and equal training steps\n\n");
-        double slowest = rows.stream().mapToDouble(m -> m.generated().path("seconds_per_image").asDouble()).max().orElse(1);
+        // As in the paper, time is relative to LaTtE Couple (else to the fastest row).
+        double reference = rows.stream().filter(m -> "LaTtE Couple".equals(m.tag("table1"))).findFirst()
+                .or(() -> rows.stream().min(Comparator.comparingDouble(m -> m.generated().path("seconds_per_image").asDouble())))
+                .orElseThrow().generated().path("seconds_per_image").asDouble();
         md.append("| Method | Training steps | FID | IS | Class accuracy | Active params / step | s / image | Relative time |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
         for (Measurement m : rows) {
@@ -99,7 +103,7 @@ public final class ResultsCommand implements Callable<Integer> {
             md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.1f%% | %,d | %.4f | %.2f |%n", m.tag("table1"),
                     orDash(m.tag("train_step")), g.path("fid").asDouble(), g.path("inception_score").asDouble(),
                     100 * g.path("class_accuracy").asDouble(), m.json.path("active_params_per_step").asLong(),
-                    g.path("seconds_per_image").asDouble(), g.path("seconds_per_image").asDouble() / slowest));
+                    g.path("seconds_per_image").asDouble(), g.path("seconds_per_image").asDouble() / reference));
         }
         all.stream().filter(m -> m.json.has("real")).findFirst().ifPresent(m -> {
             JsonNode r = m.json.path("real");
