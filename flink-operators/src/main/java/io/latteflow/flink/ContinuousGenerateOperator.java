@@ -51,6 +51,7 @@ final class ContinuousGenerateOperator extends ModelOperator<ImageResult> implem
     public void open() throws Exception {
         super.open();
         openModel(task.name(), () -> batcher == null ? 0 : batcher.inFlight());
+        task.open(getKeyedStateStore());
         batcher = new ContinuousBatcher<>(flow, options.maxBatchSize());
         for (Tuple2<ImageRequest, Long> p : open.values()) batcher.add(GenerateTask.request(p.f0), p);   // restored: start again
         scheduleTick();

@@ -3,14 +3,35 @@ package io.latteflow.flink;
 import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.LatteFlow;
+import org.apache.flink.api.common.state.KeyedStateStore;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** Caption to image: admits prompts the model can read and settings in range, draws a batch in one sampling run. */
+/**
+ * Caption to image: admits prompts the model can read and settings in range, draws a batch in one sampling run.
+ * Per-key defaults: a request with a {@code key} that sets {@code steps} or {@code guidance} makes them that key's
+ * defaults (keyed state, checkpointed), and the key's later requests that leave them null get them, so a client
+ * chooses its quality once instead of on every prompt.
+ */
 final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
     private static final long serialVersionUID = 1L;
+
+    private transient ValueState<KeyDefaults> keyDefaults;
+
+    /** A key's last explicit settings (a Flink POJO in keyed state). */
+    public static class KeyDefaults {
+        public Integer steps;
+        public Double guidance;
+    }
+
+    @Override
+    void open(KeyedStateStore state) {
+        keyDefaults = state.getState(new ValueStateDescriptor<>("latte-key-defaults", TypeInformation.of(KeyDefaults.class)));
+    }
 
     @Override
     String name() {
@@ -39,7 +60,28 @@ final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
         if (r.guidance != null && !(r.guidance >= 0 && r.guidance <= o.maxGuidance())) {
             throw new Refused("guidance " + r.guidance + " is outside [0, " + o.maxGuidance() + "] (latte.max-guidance)");
         }
-        return r;
+        return withKeyDefaults(r);
+    }
+
+    /** Requests without a key are keyed by their id: no defaults, and no state left behind per request. */
+    private ImageRequest withKeyDefaults(ImageRequest r) throws Refused {
+        if (r.key == null || keyDefaults == null) return r;
+        try {
+            KeyDefaults d = keyDefaults.value();
+            if (r.steps != null || r.guidance != null) {
+                if (d == null) d = new KeyDefaults();
+                if (r.steps != null) d.steps = r.steps;
+                if (r.guidance != null) d.guidance = r.guidance;
+                keyDefaults.update(d);
+            }
+            if (d == null) return r;
+            ImageRequest out = r;
+            if (r.steps == null && d.steps != null) out = out.withSteps(d.steps);
+            if (r.guidance == null && d.guidance != null) out = out.withGuidance(d.guidance);
+            return out;
+        } catch (java.io.IOException e) {
+            throw new Refused("the defaults of key " + r.key + " could not be read: " + e.getMessage());
+        }
     }
 
     @Override

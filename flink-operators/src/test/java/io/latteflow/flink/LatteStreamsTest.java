@@ -128,6 +128,33 @@ class LatteStreamsTest {
     }
 
     @Test
+    void aKeysExplicitStepsAndGuidanceBecomeItsDefaultsForItsLaterRequests() throws Exception {
+        List<ImageRequest> requests = List.of(
+                ImageRequest.of("a1", "red apple").withKey("alice").withSteps(3).withGuidance(2.0),
+                ImageRequest.of("a2", "cat").withKey("alice"),
+                ImageRequest.of("a3", "cat").withKey("alice").withSteps(2),
+                ImageRequest.of("b1", "cat").withKey("bob"),
+                ImageRequest.of("n1", "cat"));
+        StreamExecutionEnvironment env = env(2);
+        LatteResults<ImageResult> out = LatteStreams.generate(env.fromData(requests),
+                TinyModel.options().maxBatchSize(1).maxBatchDelay(Duration.ofMillis(10)).build());
+        out.results().addSink(new Collect<>());
+        env.execute("key defaults");
+
+        Map<String, ImageResult> byId = new HashMap<>();
+        for (Object o : RESULTS) if (o instanceof ImageResult r) byId.put(r.id, r);
+        assertEquals(5, byId.size(), "results: " + RESULTS);
+        int modelSteps = TinyModel.flow().config().defaultSteps();
+        double modelGuidance = TinyModel.flow().config().defaultCfg();
+        assertEquals(List.of(3, 3, 2, modelSteps, modelSteps), List.of(byId.get("a1").steps, byId.get("a2").steps,
+                byId.get("a3").steps, byId.get("b1").steps, byId.get("n1").steps), "alice's steps carry over; bob and unkeyed get the model's");
+        assertEquals(List.of(2.0, 2.0, 2.0, modelGuidance, modelGuidance), List.of(byId.get("a1").guidance, byId.get("a2").guidance,
+                byId.get("a3").guidance, byId.get("b1").guidance, byId.get("n1").guidance));
+        assertArrayEquals(TinyModel.direct(ImageRequest.of("a2", "cat").withSteps(3).withGuidance(2.0)), byId.get("a2").png,
+                "a2 is drawn with alice's defaults");
+    }
+
+    @Test
     void badRequestsGoToTheDeadLetterOutputWithTheirReasonAndTheRestIsServed() throws Exception {
         ImageRequest good = ImageRequest.of("good", "red apple").withSteps(2);
         List<ImageRequest> requests = List.of(
