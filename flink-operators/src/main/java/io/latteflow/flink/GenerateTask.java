@@ -8,6 +8,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -79,7 +80,7 @@ final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
             if (r.steps == null && d.steps != null) out = out.withSteps(d.steps);
             if (r.guidance == null && d.guidance != null) out = out.withGuidance(d.guidance);
             return out;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new Refused("the defaults of key " + r.key + " could not be read: " + e.getMessage());
         }
     }
