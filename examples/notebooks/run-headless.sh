@@ -78,7 +78,7 @@ jvm = ["java", "-Xmx3g", "-Djava.awt.headless=true",
        "-Doffline=true", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
        "-Dorg.slf4j.simpleLogger.log.ai.djl.util.cuda=error",
        "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"]
-env = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "DJL_CACHE_DIR": cache + "/djl"}
+env = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MALLOC_ARENA_MAX": "2", "DJL_CACHE_DIR": cache + "/djl"}
 if kernel == "rapaio":
     argv = jvm + ["-jar", jar, "{connection_file}"]
     name = "Java (rapaio-jupyter-kernel)"
@@ -93,7 +93,8 @@ PY
 
 # 4b. rapaio 3.0.x binds its sockets a moment before it installs its message handlers, and a request in that moment
 #     kills its shell thread (NullPointerException in Channels.getHandler; nbclient asks kernel_info at once). So the
-#     client waits for the kernel's heartbeat and a grace second before it asks anything.
+#     client waits for the kernel's heartbeat and a grace second before it asks anything. At most 30 s: in one CI
+#     run the heartbeat never answered these probes and the whole wait (then 180 s) passed before a normal run.
 MANAGER=()
 if [ "$KERNEL" = rapaio ]; then
   mkdir -p "$WORK/py"
@@ -107,7 +108,7 @@ class HeartbeatFirstKernelManager(AsyncKernelManager):
     async def _async_post_start_kernel(self, **kw):
         await super()._async_post_start_kernel(**kw)
         ctx = zmq.Context.instance()
-        for _ in range(600):
+        for _ in range(100):
             sock = ctx.socket(zmq.REQ)
             sock.linger = 0
             sock.connect(f"{self.transport}://{self.ip}:{self.hb_port}")
