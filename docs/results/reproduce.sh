@@ -26,16 +26,20 @@ measure() {  # json name, model dir, extra eval options...
   "$LATTE" eval fashion --model "$model" --samples "$N" --json "$json" "$@"
 }
 
+# The runs below trained one expert group per step on the whole batch (--group-sampling per-step), as the
+# trainer did before per-sample group sampling (the paper's joint training of all groups) became the default.
 # The shipped model: LaTtE Couple, K = 4 groups of M = 2 layers, residual attention on; snapshots for Figure 3.
-train fashion-couple 4000 --variant couple --snapshot-every 250
+train fashion-couple 4000 --variant couple --group-sampling per-step --snapshot-every 250
 # Every comparison runs 1000 steps (the paper's "equal training steps") against the shipped run's 1000-step snapshot,
 # which is bit-for-bit what a 1000-step run saves (batches, noise and timesteps depend only on seed and step).
-train fashion-vanilla-couple 1000 --variant couple --groups 1 --no-residual-attention --snapshot-every 250
-train fashion-no-residual 1000 --variant couple --no-residual-attention
-train fashion-k8 1000 --variant couple --groups 8
-train fashion-k2 1000 --variant couple --groups 2
-train fashion-blend 1000 --variant blend
-train fashion-vanilla-blend 1000 --variant blend --groups 1 --no-residual-attention
+train fashion-vanilla-couple 1000 --variant couple --group-sampling per-step --groups 1 --no-residual-attention --snapshot-every 250
+train fashion-no-residual 1000 --variant couple --group-sampling per-step --no-residual-attention
+train fashion-k8 1000 --variant couple --group-sampling per-step --groups 8
+train fashion-k2 1000 --variant couple --group-sampling per-step --groups 2
+train fashion-blend 1000 --variant blend --group-sampling per-step
+train fashion-vanilla-blend 1000 --variant blend --group-sampling per-step --groups 1 --no-residual-attention
+# LaTtE Couple with every group trained on its share of each batch (the default now), snapshots for Figure 3.
+train fashion-couple-per-sample 1000 --variant couple --group-sampling per-sample --snapshot-every 250
 
 # The sample counts the report uses (the CPU's budget): tables 1000 images, curves and sweeps 500.
 T=${SAMPLES_TABLES:-1000}; C=${SAMPLES_CURVES:-500}
@@ -44,6 +48,7 @@ N=$T measure table1-latte-couple-1000 "$STEP1000" --tag "table1=LaTtE Couple" --
 N=$T measure table1-vanilla-couple runs/fashion-vanilla-couple --tag "table1=Vanilla Couple" --tag train_step=1000
 N=$T measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend" --tag train_step=1000
 N=$T measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanilla Blend" --tag train_step=1000
+N=$T measure table1-latte-couple-per-sample runs/fashion-couple-per-sample --tag "table1=LaTtE Couple, per-sample groups" --tag train_step=1000
 N=$T measure table1-latte-couple-shipped runs/fashion-couple --tag "table1=LaTtE Couple (shipped model)" --tag train_step=4000 --real
 for s in 250 500 750 1000 2000 3000; do
   N=$C measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag curve=LaTtE --tag train_step=$s
@@ -53,6 +58,10 @@ for s in 250 500 750; do
   N=$C measure "fig3-vanilla-$s" "runs/fashion-vanilla-couple/snapshots/step-$s" --tag curve=Vanilla --tag train_step=$s
 done
 N=$C measure fig3-vanilla-1000 runs/fashion-vanilla-couple --tag curve=Vanilla --tag train_step=1000
+for s in 250 500 750; do
+  N=$C measure "fig3-latte-per-sample-$s" "runs/fashion-couple-per-sample/snapshots/step-$s" --tag "curve=LaTtE, per-sample groups" --tag train_step=$s
+done
+N=$C measure fig3-latte-per-sample-1000 runs/fashion-couple-per-sample --tag "curve=LaTtE, per-sample groups" --tag train_step=1000
 N=$T measure ablation-k4 "$STEP1000" --tag ablation=groups --tag "label=K = 4 (LaTtE Couple)" --tag train_step=1000
 N=$T measure ablation-k1 runs/fashion-vanilla-couple --tag ablation=groups --tag "label=K = 1 (Vanilla Couple)" --tag train_step=1000
 N=$T measure ablation-k8 runs/fashion-k8 --tag ablation=groups --tag "label=K = 8"

@@ -9,6 +9,7 @@ import io.latteflow.model.data.CaptionedImage;
 import io.latteflow.model.data.VqaSample;
 import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.TokenizerBuilder;
+import io.latteflow.model.train.GroupSampling;
 import io.latteflow.model.train.TrainingRun;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
@@ -76,6 +77,18 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--no-residual-attention", description = "Turn timestep-conditioned residual attention off.")
     boolean noResidualAttention;
+
+    @Option(names = "--vocab", paramLabel = "N",
+            description = "Token vocabulary size: the N - 7 most frequent words of the data's captions, questions and "
+                    + "answers, [UNK] and 6 special tokens. Words past the cut are read as [UNK] and can never be answered; "
+                    + "emoji names need a few thousand. Default: the preset's (small 512).")
+    Integer vocab;
+
+    @Option(names = "--group-sampling", paramLabel = "per-sample|per-step", defaultValue = "per-sample",
+            description = "per-sample: every generation step deals its batch out over all K expert groups and updates "
+                    + "them all (the paper's joint training); per-step: each step trains one drawn group on the whole "
+                    + "batch (how the runs before this option trained). Default: ${DEFAULT-VALUE}.")
+    String groupSampling;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1000",
             description = "Generation training steps. Default: ${DEFAULT-VALUE}.")
@@ -205,7 +218,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (checkpointEvery < 1) throw bad("--checkpoint-every must be >= 1, got " + checkpointEvery);
         if (!(ema >= 0 && ema < 1)) throw bad("--ema must be in [0, 1), got " + ema);
         if (snapshotEvery < 0) throw bad("--snapshot-every must be >= 0, got " + snapshotEvery);
-        return new TrainingRun.Plan(understandingSteps, steps, batch, lr, seed, checkpointEvery, ema, snapshotEvery);
+        GroupSampling sampling = switch (groupSampling) {
+            case "per-sample" -> GroupSampling.PER_SAMPLE;
+            case "per-step" -> GroupSampling.PER_STEP;
+            default -> throw bad("--group-sampling must be per-sample or per-step, got '" + groupSampling + "'");
+        };
+        return new TrainingRun.Plan(understandingSteps, steps, batch, lr, seed, checkpointEvery, ema, snapshotEvery, sampling);
     }
 
     private LatteConfig config() {
@@ -216,6 +234,10 @@ public final class TrainCommand implements Callable<Integer> {
             if (noResidualAttention) c = c.withResidualAttention(false);
         } catch (IllegalArgumentException e) {
             throw bad("--groups " + groups + " does not fit the " + preset + " preset (" + c.numLayers() + " layers): " + e.getMessage());
+        }
+        if (vocab != null) {
+            if (vocab < 8) throw bad("--vocab must be >= 8 (7 ids are [UNK] and the special tokens), got " + vocab);
+            c = c.withVocabSize(vocab);
         }
         return c;
     }

@@ -54,12 +54,18 @@ public final class GenerationLayer {
         return new Out(out, imageLogits);
     }
 
-    /** n chunks (batch, 1, d) of Linear(SiLU(h_t)). */
+    /**
+     * n chunks (batch, 1, d) of Linear(SiLU(h_t)). Each chunk multiplies its own rows of the weight: slicing the
+     * (batch, n*d) product instead breaks SameDiff's strided_slice_bp when the batch has one row.
+     */
     static SDVariable[] modulation(Net net, SDVariable ht, String prefix, int n, int d) {
-        SDVariable all = net.dense(net.silu(ht), prefix, true);                 // (batch, n*d)
+        SDVariable act = net.silu(ht);                                         // (batch, dim)
+        SDVariable w = net.p(prefix + ".weight"), b = net.p(prefix + ".bias");  // (n*d, dim), (n*d)
         SDVariable[] chunks = new SDVariable[n];
         for (int i = 0; i < n; i++) {
-            chunks[i] = net.sd.expandDims(all.get(SDIndex.all(), SDIndex.interval(i * d, (i + 1) * d)), 1);
+            SDVariable wi = w.get(SDIndex.interval(i * d, (i + 1) * d), SDIndex.all());
+            SDVariable bi = b.get(SDIndex.interval(i * d, (i + 1) * d));
+            chunks[i] = net.sd.expandDims(net.sd.mmul(act, wi, false, true, false).add(bi), 1);
         }
         return chunks;
     }

@@ -48,11 +48,13 @@ public final class TrainingRun {
 
     /**
      * What to train: steps per stage, batch, learning rate, seed, checkpoint interval (steps), EMA decay, and
-     * snapshot interval (generation steps; 0 = none) for curves over training.
+     * snapshot interval (generation steps; 0 = none) for curves over training, and how generation steps pick
+     * their expert groups (a run saved before this choice existed trained one group per step, and resumes so).
      */
     public record Plan(int understandingSteps, int generationSteps, int batch, double learningRate, long seed,
-                       int checkpointEvery, double emaDecay, int snapshotEvery) {
+                       int checkpointEvery, double emaDecay, int snapshotEvery, GroupSampling groupSampling) {
         public Plan {
+            if (groupSampling == null) groupSampling = GroupSampling.PER_STEP;
             if (understandingSteps < 0 || generationSteps < 0) throw new IllegalArgumentException("steps must be >= 0");
             if (understandingSteps + generationSteps == 0) throw new IllegalArgumentException("both stages have 0 steps: nothing to train");
             if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
@@ -125,7 +127,7 @@ public final class TrainingRun {
         JsonNode run = JSON.readTree(runFile.toFile());
         Plan saved = JSON.treeToValue(run.get("plan"), Plan.class);
         Plan comparable = new Plan(saved.understandingSteps, saved.generationSteps, plan.batch, plan.learningRate, plan.seed,
-                plan.checkpointEvery, plan.emaDecay, plan.snapshotEvery);
+                plan.checkpointEvery, plan.emaDecay, plan.snapshotEvery, plan.groupSampling);
         if (!comparable.equals(saved)) throw new IOException("Cannot resume " + dir + ": the run was started with " + saved + ", not " + plan);
         if (!run.get("data").asText().equals(data)) {
             throw new IOException("Cannot resume " + dir + ": the run trains on '" + run.get("data").asText() + "', not '" + data + "'");
@@ -196,7 +198,8 @@ public final class TrainingRun {
     }
 
     private Ema runGeneration(List<CaptionedImage> images, Listener listener) throws IOException {
-        GenerationTrainer trainer = new GenerationTrainer(flow.model(), plan.learningRate, plan.seed, flow.captionContext(""));
+        GenerationTrainer trainer = new GenerationTrainer(flow.model(), plan.learningRate, plan.seed, flow.captionContext(""),
+                plan.groupSampling);
         Predicate<String> trained = flow.config().variant() == Variant.BLEND ? n -> true : n -> n.startsWith("gen.");
         Ema ema = new Ema(flow.model().params(), trained, plan.emaDecay);
         restoreState(trainer.adam(), ema);

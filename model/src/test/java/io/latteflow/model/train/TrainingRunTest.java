@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TrainingRunTest {
     private static final String[] COLORS = {"red", "green", "blue", "yellow"};
     private static final Color[] RGB = {Color.RED, Color.GREEN, Color.BLUE, Color.YELLOW};
-    private static final TrainingRun.Plan PLAN = new TrainingRun.Plan(3, 7, 2, 1e-3, 5, 2, 0.9, 0);
+    private static final TrainingRun.Plan PLAN = new TrainingRun.Plan(3, 7, 2, 1e-3, 5, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
 
     /** Stops the run after a given generation step, as a kill would (the step's log line is already written). */
     private static final class Kill extends RuntimeException {
@@ -70,7 +70,7 @@ class TrainingRunTest {
             IOException again = assertThrows(IOException.class, () -> TrainingRun.start(dir, flow, PLAN, "squares"));
             assertTrue(again.getMessage().contains("already holds a training run"), again.getMessage());
         }
-        TrainingRun.Plan otherSeed = new TrainingRun.Plan(3, 7, 2, 1e-3, 6, 2, 0.9, 0);
+        TrainingRun.Plan otherSeed = new TrainingRun.Plan(3, 7, 2, 1e-3, 6, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
         IOException seed = assertThrows(IOException.class, () -> TrainingRun.resume(dir, otherSeed, "squares"));
         assertTrue(seed.getMessage().contains("seed=5"), seed.getMessage());
         IOException data = assertThrows(IOException.class, () -> TrainingRun.resume(dir, PLAN, "circles"));
