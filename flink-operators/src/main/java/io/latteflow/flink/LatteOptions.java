@@ -48,6 +48,11 @@ public final class LatteOptions implements Serializable {
     public static final ConfigOption<Long> MAX_IMAGE_PIXELS = ConfigOptions.key("latte.max-image-pixels").longType()
             .defaultValue(16_000_000L)
             .withDescription("Largest declared image (width x height) decoded; checked in the header, before decoding.");
+    public static final ConfigOption<Integer> CONTEXT_CACHE_SIZE = ConfigOptions.key("latte.context-cache-size").intType()
+            .defaultValue(256)
+            .withDescription("Captions whose prefilled context (every layer's K/V) the model keeps in memory, least recently used "
+                    + "dropped first; a repeated caption and the empty caption of guided requests then skip the VLM prefill. "
+                    + "Shared by the operators using the same model in a TaskManager (the largest size asked for wins). 0 = off.");
     public static final ConfigOption<Integer> MAX_NEW_TOKENS = ConfigOptions.key("latte.max-new-tokens").intType().defaultValue(16)
             .withDescription("Most tokens an answer may have.");
 
@@ -68,6 +73,9 @@ public final class LatteOptions implements Serializable {
         positive(MAX_NEW_TOKENS);
         if (conf.get(MAX_BATCH_DELAY).isNegative()) throw new IllegalArgumentException("latte.max-batch-delay must not be negative");
         if (!(conf.get(MAX_GUIDANCE) >= 0)) throw new IllegalArgumentException("latte.max-guidance must be >= 0");
+        if (conf.get(CONTEXT_CACHE_SIZE) < 0) {
+            throw new IllegalArgumentException(CONTEXT_CACHE_SIZE.key() + " must be >= 0, got " + conf.get(CONTEXT_CACHE_SIZE));
+        }
         if (conf.get(MAX_IMAGE_PIXELS) < 1) throw new IllegalArgumentException("latte.max-image-pixels must be >= 1");
     }
 
@@ -79,7 +87,7 @@ public final class LatteOptions implements Serializable {
     public static LatteOptions from(ReadableConfig config) {
         Configuration c = new Configuration();
         for (ConfigOption<?> o : new ConfigOption<?>[]{MODEL, MODEL_COPIES, MAX_BATCH_SIZE, MAX_BATCH_DELAY, BATCHING, MAX_PROMPT_CHARS,
-                MAX_STEPS, MAX_GUIDANCE, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_NEW_TOKENS}) {
+                MAX_STEPS, MAX_GUIDANCE, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_NEW_TOKENS, CONTEXT_CACHE_SIZE}) {
             copy(config, c, o);
         }
         return new LatteOptions(c);
@@ -104,6 +112,7 @@ public final class LatteOptions implements Serializable {
     public int maxImageBytes() { return conf.get(MAX_IMAGE_BYTES); }
     public long maxImagePixels() { return conf.get(MAX_IMAGE_PIXELS); }
     public int maxNewTokens() { return conf.get(MAX_NEW_TOKENS); }
+    public int contextCacheSize() { return conf.get(CONTEXT_CACHE_SIZE); }
 
     /** The options as a Flink configuration. */
     public Configuration toConfiguration() {
@@ -130,6 +139,7 @@ public final class LatteOptions implements Serializable {
         public Builder maxImageBytes(int n) { conf.set(MAX_IMAGE_BYTES, n); return this; }
         public Builder maxImagePixels(long n) { conf.set(MAX_IMAGE_PIXELS, n); return this; }
         public Builder maxNewTokens(int n) { conf.set(MAX_NEW_TOKENS, n); return this; }
+        public Builder contextCacheSize(int n) { conf.set(CONTEXT_CACHE_SIZE, n); return this; }
 
         public LatteOptions build() {
             return new LatteOptions(new Configuration(conf));

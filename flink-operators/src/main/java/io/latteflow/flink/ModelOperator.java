@@ -32,7 +32,9 @@ abstract class ModelOperator<OUT> extends AbstractStreamOperator<OUT> {
         DeviceChoice.apply(getRuntimeContext().getExternalResourceInfos(DeviceChoice.RESOURCE));
         lease = SharedModels.acquire(Path.of(options.model()), options.modelCopies());
         flow = lease.copy(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        metrics = new OperatorMetrics(getMetricGroup().addGroup("latte").addGroup(task), lease.loadMillis(), queueDepth);
+        flow.contextCache().ensureCapacity(options.contextCacheSize());
+        metrics = new OperatorMetrics(getMetricGroup().addGroup("latte").addGroup(task), lease.loadMillis(), queueDepth,
+                flow.contextCache());
     }
 
     protected void refuse(String id, String task, String reason, Object request) {

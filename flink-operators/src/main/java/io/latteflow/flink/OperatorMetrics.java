@@ -1,5 +1,6 @@
 package io.latteflow.flink;
 
+import io.latteflow.model.flow.ContextCache;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
@@ -12,7 +13,8 @@ import java.util.function.IntSupplier;
  * The operator's metrics, named like Apache Beam's RunInference metrics so existing dashboards read them:
  * {@code num_inferences}, {@code num_failed_inferences}, {@code inference_request_batch_size},
  * {@code inference_batch_latency_micro_secs}, {@code load_model_latency_milli_secs}; plus
- * {@code num_requests}, {@code num_batches}, {@code request_latency_ms} and {@code queue_depth}.
+ * {@code num_requests}, {@code num_batches}, {@code request_latency_ms} and {@code queue_depth}, and the model
+ * copy's {@code context_cache_hits} and {@code context_cache_misses} (caption rows, over every operator sharing it).
  * They live under the operator's metric group, in {@code latte.<task>}.
  */
 final class OperatorMetrics {
@@ -26,7 +28,7 @@ final class OperatorMetrics {
     final Histogram batchLatencyMicros;
     final Histogram requestLatencyMs;
 
-    OperatorMetrics(MetricGroup group, double loadMillis, IntSupplier queueDepth) {
+    OperatorMetrics(MetricGroup group, double loadMillis, IntSupplier queueDepth, ContextCache contexts) {
         requests = group.counter("num_requests");
         inferences = group.counter("num_inferences");
         failures = group.counter("num_failed_inferences");
@@ -37,6 +39,8 @@ final class OperatorMetrics {
         long load = Math.round(loadMillis);
         group.gauge("load_model_latency_milli_secs", (Gauge<Long>) () -> load);
         group.gauge("queue_depth", (Gauge<Integer>) queueDepth::getAsInt);
+        group.gauge("context_cache_hits", (Gauge<Long>) contexts::hits);
+        group.gauge("context_cache_misses", (Gauge<Long>) contexts::misses);
     }
 
     void batch(int size, double micros) {

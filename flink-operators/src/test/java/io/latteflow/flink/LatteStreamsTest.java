@@ -246,7 +246,7 @@ class LatteStreamsTest {
     }
 
     @Test
-    void metricsCountRequestsBatchesFailuresAndModelLoadTime() throws Exception {
+    void metricsCountRequestsBatchesFailuresModelLoadTimeAndContextCacheHits() throws Exception {
         StreamExecutionEnvironment env = env(1);
         List<ImageRequest> requests = new ArrayList<>();
         for (int i = 0; i < 6; i++) requests.add(ImageRequest.of("x" + i, "cat").withSteps(1));
@@ -267,6 +267,9 @@ class LatteStreamsTest {
         assertEquals(6, ((Histogram) find(m, "request_latency_ms")).getCount());
         assertNotNull(find(m, "queue_depth"));
         assertTrue(((Number) ((Gauge<?>) find(m, "load_model_latency_milli_secs")).getValue()).longValue() >= 0);
+        // a model loaded for this job: the first batch prefills "cat" and the empty caption, the second reuses both
+        assertEquals(2L, ((Gauge<?>) find(m, "context_cache_misses")).getValue());
+        assertEquals(6L, ((Gauge<?>) find(m, "context_cache_hits")).getValue());
     }
 
     private static long counter(Map<String, Metric> metrics, String name) {

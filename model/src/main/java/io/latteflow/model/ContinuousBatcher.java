@@ -82,7 +82,7 @@ public final class ContinuousBatcher<T> {
         double guidance = r.guidance() == null ? c.defaultCfg() : r.guidance();
         List<int[]> contexts = new ArrayList<>(List.of(flow.captionContext(r.prompt())));
         if (guidance != 1.0) contexts.add(flow.captionContext(""));
-        GenerationContext ctx = GenerationContext.of(c, contexts, flow.model().vlm(), flow.tokenizer().padId());
+        GenerationContext ctx = flow.contextCache().contexts(c, contexts, flow.model().vlm(), flow.tokenizer().padId());
         int per = c.latentTokens() * c.latentDim();
         float[] noise = new float[per];
         Random random = new Random(r.seed());

@@ -1,6 +1,7 @@
 package io.latteflow.model;
 
 import io.latteflow.model.flow.EulerSampler;
+import io.latteflow.model.flow.ContextCache;
 import io.latteflow.model.flow.GenerationContext;
 import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.LatteTokenizer;
@@ -45,6 +46,7 @@ public final class LatteFlow implements AutoCloseable {
     private final LatteModel model;
     private final LatteTokenizer tokenizer;
     private final Path tokenizerJson;
+    private final ContextCache contextCache = new ContextCache(0);
 
     private LatteFlow(LatteModel model, LatteTokenizer tokenizer, Path tokenizerJson) {
         if (tokenizer.vocabSize() > model.config().vocabSize()) {
@@ -91,6 +93,14 @@ public final class LatteFlow implements AutoCloseable {
         Checkpoint.save(dir, model.config(), model.params(), tokenizerJson, dtype);
     }
 
+    /**
+     * The prefilled contexts of recent captions, shared by every caller of this model; off (capacity 0) until
+     * given a capacity. Clear it after training changes the VLM's weights.
+     */
+    public ContextCache contextCache() {
+        return contextCache;
+    }
+
     public GeneratedImage generate(GenerationRequest request) {
         return generate(List.of(request)).get(0);
     }
@@ -132,7 +142,7 @@ public final class LatteFlow implements AutoCloseable {
             }
             boolean guided = Arrays.stream(guidance).anyMatch(g -> g != 1.0);
             if (guided) for (int b = 0; b < batch; b++) contexts.add(captionContext(""));
-            GenerationContext ctx = GenerationContext.of(c, contexts, model.vlm(), tokenizer.padId());
+            GenerationContext ctx = contextCache.contexts(c, contexts, model.vlm(), tokenizer.padId());
             INDArray x0 = Nd4j.create(noise, new long[]{batch, c.latentTokens(), c.latentDim()}, 'c');
             EulerSampler.StepObserver observer = listener == null ? null : progressObserver(listener, steps, rows);
             INDArray x1 = EulerSampler.sample(model.groups(), model.partition(), ctx, x0, steps, guided ? guidance : null, observer);
