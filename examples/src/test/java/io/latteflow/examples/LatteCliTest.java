@@ -146,14 +146,18 @@ class LatteCliTest {
         Files.writeString(images.resolve("captions.tsv"), "# file\tcaption\na.png\tshiny ruby\nb.png\tdeep ocean\n");
         Path out = dir.resolve("model");
         Run r = latte("train", "--preset", "tiny", "--variant", "blend", "--groups", "4", "--no-residual-attention",
+                "--group-sampling", "per-step", "--vocab", "40",
                 "--images", images.toString(), "--out", out.toString(), "--steps", "1", "--batch", "2");
         assertEquals(0, r.exit(), r.err());
-        assertEquals(1, Files.readAllLines(out.resolve("metrics.jsonl")).size());
+        List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+        assertEquals(1, metrics.size());
+        assertTrue(JSON.readTree(metrics.get(0)).get("group").isInt(), "a per-step step names its group: " + metrics);
         assertTrue(Files.readString(out.resolve("tokenizer.json")).contains("\"ruby\""));
         LatteConfig saved = LatteConfig.read(out.resolve("config.json"));
         assertEquals(4, saved.groups());
         assertFalse(saved.residualAttention());
         assertEquals("BLEND", saved.variant().name());
+        assertEquals(40, saved.vocabSize());
     }
 
     @Test
@@ -170,6 +174,7 @@ class LatteCliTest {
         assertEquals("understanding", JSON.readTree(lines.get(0)).get("stage").asText());
         assertTrue(JSON.readTree(lines.get(0)).get("group").isNull());
         assertEquals("generation", JSON.readTree(lines.get(1)).get("stage").asText());
+        assertTrue(JSON.readTree(lines.get(1)).get("group").isNull(), "by default a step trains every group: " + lines);
     }
 
     @Test
@@ -194,6 +199,11 @@ class LatteCliTest {
         Run groups = latte("train", "--preset", "tiny", "--groups", "3", "--images", broken.toString(), "--out", out.toString());
         assertEquals(2, groups.exit());
         assertTrue(groups.err().contains("--groups"), groups.err());
+        for (String[] option : new String[][]{{"--group-sampling", "sometimes"}, {"--vocab", "3"}}) {
+            Run r = latte("train", "--preset", "tiny", option[0], option[1], "--images", broken.toString(), "--out", out.toString());
+            assertEquals(2, r.exit(), String.join(" ", option));
+            assertTrue(r.err().contains(option[0]), r.err());
+        }
         assertFalse(Files.exists(out), "output written despite bad input");
     }
 
