@@ -40,34 +40,41 @@ train fashion-blend 1000 --variant blend --group-sampling per-step
 train fashion-vanilla-blend 1000 --variant blend --group-sampling per-step --groups 1 --no-residual-attention
 # LaTtE Couple with every group trained on its share of each batch (the default now), snapshots for Figure 3.
 train fashion-couple-per-sample 1000 --variant couple --group-sampling per-sample --snapshot-every 250
+train fashion-no-residual-per-sample 1000 --variant couple --group-sampling per-sample --no-residual-attention
+train fashion-k8-per-sample 1000 --variant couple --group-sampling per-sample --groups 8
 
 # The sample counts the report uses (the CPU's budget): tables 1000 images, curves and sweeps 500.
 T=${SAMPLES_TABLES:-1000}; C=${SAMPLES_CURVES:-500}
 STEP1000=runs/fashion-couple/snapshots/step-1000
-N=$T measure table1-latte-couple-1000 "$STEP1000" --tag "table1=LaTtE Couple" --tag train_step=1000
+N=$T measure table1-latte-couple-1000 "$STEP1000" --tag "table1=LaTtE Couple, one group per step" --tag train_step=1000
 N=$T measure table1-vanilla-couple runs/fashion-vanilla-couple --tag "table1=Vanilla Couple" --tag train_step=1000
-N=$T measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend" --tag train_step=1000
+N=$T measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend, one group per step" --tag train_step=1000
 N=$T measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanilla Blend" --tag train_step=1000
-N=$T measure table1-latte-couple-per-sample runs/fashion-couple-per-sample --tag "table1=LaTtE Couple, per-sample groups" --tag train_step=1000
-N=$T measure table1-latte-couple-shipped runs/fashion-couple --tag "table1=LaTtE Couple (shipped model)" --tag train_step=4000 --real
+N=$T measure table1-latte-couple-per-sample runs/fashion-couple-per-sample --tag "table1=LaTtE Couple" --tag train_step=1000
+N=$T measure table1-latte-couple-shipped runs/fashion-couple --tag "table1=LaTtE Couple, one group per step (shipped model)" --tag train_step=4000 --real
 for s in 250 500 750 1000 2000 3000; do
-  N=$C measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag curve=LaTtE --tag train_step=$s
+  N=$C measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag "curve=LaTtE, one group per step" --tag train_step=$s
 done
-N=$C measure fig3-latte-4000 runs/fashion-couple --tag curve=LaTtE --tag train_step=4000
+N=$C measure fig3-latte-4000 runs/fashion-couple --tag "curve=LaTtE, one group per step" --tag train_step=4000
 for s in 250 500 750; do
   N=$C measure "fig3-vanilla-$s" "runs/fashion-vanilla-couple/snapshots/step-$s" --tag curve=Vanilla --tag train_step=$s
 done
 N=$C measure fig3-vanilla-1000 runs/fashion-vanilla-couple --tag curve=Vanilla --tag train_step=1000
 for s in 250 500 750; do
-  N=$C measure "fig3-latte-per-sample-$s" "runs/fashion-couple-per-sample/snapshots/step-$s" --tag "curve=LaTtE, per-sample groups" --tag train_step=$s
+  N=$C measure "fig3-latte-per-sample-$s" "runs/fashion-couple-per-sample/snapshots/step-$s" --tag curve=LaTtE --tag train_step=$s
 done
-N=$C measure fig3-latte-per-sample-1000 runs/fashion-couple-per-sample --tag "curve=LaTtE, per-sample groups" --tag train_step=1000
+N=$C measure fig3-latte-per-sample-1000 runs/fashion-couple-per-sample --tag curve=LaTtE --tag train_step=1000
 N=$T measure ablation-k4 "$STEP1000" --tag ablation=groups --tag "label=K = 4 (LaTtE Couple)" --tag train_step=1000
 N=$T measure ablation-k1 runs/fashion-vanilla-couple --tag ablation=groups --tag "label=K = 1 (Vanilla Couple)" --tag train_step=1000
 N=$T measure ablation-k8 runs/fashion-k8 --tag ablation=groups --tag "label=K = 8"
 N=$T measure ablation-k2 runs/fashion-k2 --tag ablation=groups --tag "label=K = 2"
 N=$T measure ablation-residual-on "$STEP1000" --tag ablation=residual --tag "label=on (LaTtE Couple)" --tag train_step=1000
 N=$T measure ablation-residual-off runs/fashion-no-residual --tag ablation=residual --tag "label=off"
+N=$T measure ablation-per-sample-k8 runs/fashion-k8-per-sample --tag ablation=groups-per-sample --tag "label=K = 8" --tag train_step=1000
+N=$T measure ablation-per-sample-k4 runs/fashion-couple-per-sample --tag ablation=groups-per-sample --tag "label=K = 4 (LaTtE Couple)" --tag train_step=1000
+N=$T measure ablation-per-sample-k1 runs/fashion-vanilla-couple --tag ablation=groups-per-sample --tag "label=K = 1 (Vanilla Couple)" --tag train_step=1000
+N=$T measure ablation-per-sample-residual-off runs/fashion-no-residual-per-sample --tag ablation=residual-per-sample --tag "label=off" --tag train_step=1000
+N=$T measure ablation-per-sample-residual-on runs/fashion-couple-per-sample --tag ablation=residual-per-sample --tag "label=on (LaTtE Couple)" --tag train_step=1000
 for s in 5 10 20 40; do
   N=$C measure "fig4-steps-$s" runs/fashion-couple --steps $s --tag sweep=steps
 done

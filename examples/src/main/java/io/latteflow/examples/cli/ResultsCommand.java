@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * is instant; {@code docs/results/reproduce.sh} runs the training, the evaluations and then this command.
  *
  * <p>Which table or plot a measurement lands in is said by its tags: {@code table1=<method>} (Table 1),
- * {@code curve=<label>} with {@code train_step=<n>} (Figure 3), {@code ablation=groups|residual},
+ * {@code curve=<label>} with {@code train_step=<n>} (Figure 3), {@code ablation=groups|residual|groups-per-sample|residual-per-sample},
  * {@code sweep=steps|cfg} (Figure 4); emoji measurements ({@code "task": "emoji"}) fill the VQA tables.
  */
 @Command(name = "results", mixinStandardHelpOptions = true,
@@ -75,8 +75,10 @@ public final class ResultsCommand implements Callable<Integer> {
         if (Files.exists(notes)) md.append(Files.readString(notes)).append("\n\n");
         table1(all, md);
         curve(all, d, md);
-        ablation(all, "groups", "Group-size ablation (M = L / K)", md);
-        ablation(all, "residual", "Residual-attention ablation", md);
+        ablation(all, "groups-per-sample", "Group-size ablation (M = L / K), every group trained in every step", md);
+        ablation(all, "residual-per-sample", "Residual-attention ablation, every group trained in every step", md);
+        ablation(all, "groups", "Group-size ablation (M = L / K), one group trained per step", md);
+        ablation(all, "residual", "Residual-attention ablation, one group trained per step", md);
         sweeps(all, d, md);
         emoji(all, md);
         grids(d, md);
