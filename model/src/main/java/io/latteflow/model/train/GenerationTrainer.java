@@ -54,9 +54,9 @@ public final class GenerationTrainer {
         this.sampling = sampling;
     }
 
-    /** A trainer that draws one group per step ({@link GroupSampling#PER_STEP}). */
+    /** A trainer that trains every group in every step ({@link GroupSampling#PER_SAMPLE}, as the paper does). */
     public GenerationTrainer(LatteModel model, double learningRate, long seed, int[] emptyContext) {
-        this(model, learningRate, seed, emptyContext, GroupSampling.PER_STEP);
+        this(model, learningRate, seed, emptyContext, GroupSampling.PER_SAMPLE);
     }
 
     public Adam adam() {
