@@ -42,6 +42,7 @@ train fashion-vanilla-blend 1000 --variant blend --group-sampling per-step --gro
 train fashion-couple-per-sample 1000 --variant couple --group-sampling per-sample --snapshot-every 250
 train fashion-no-residual-per-sample 1000 --variant couple --group-sampling per-sample --no-residual-attention
 train fashion-k8-per-sample 1000 --variant couple --group-sampling per-sample --groups 8
+train fashion-blend-per-sample 1000 --variant blend --group-sampling per-sample
 
 # The sample counts the report uses (the CPU's budget): tables 1000 images, curves and sweeps 500.
 T=${SAMPLES_TABLES:-1000}; C=${SAMPLES_CURVES:-500}
@@ -51,6 +52,7 @@ N=$T measure table1-vanilla-couple runs/fashion-vanilla-couple --tag "table1=Van
 N=$T measure table1-latte-blend runs/fashion-blend --tag "table1=LaTtE Blend, one group per step" --tag train_step=1000
 N=$T measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanilla Blend" --tag train_step=1000
 N=$T measure table1-latte-couple-per-sample runs/fashion-couple-per-sample --tag "table1=LaTtE Couple" --tag train_step=1000
+N=$T measure table1-latte-blend-per-sample runs/fashion-blend-per-sample --tag "table1=LaTtE Blend" --tag train_step=1000
 N=$T measure table1-latte-couple-shipped runs/fashion-couple --tag "table1=LaTtE Couple, one group per step (shipped model)" --tag train_step=4000 --real
 for s in 250 500 750 1000 2000 3000; do
   N=$C measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag "curve=LaTtE, one group per step" --tag train_step=$s
