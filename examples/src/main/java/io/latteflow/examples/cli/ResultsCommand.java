@@ -196,11 +196,12 @@ public final class ResultsCommand implements Callable<Integer> {
             m.json.path("vqa").path("by_type").fieldNames().forEachRemaining(t::add);
             return t.stream();
         }).distinct().sorted().toList();
-        md.append("| Emoji | All | ").append(String.join(" | ", types)).append(" | Category of images drawn from held-out captions |\n|---|---|");
+        md.append("| Run | Emoji | All | ").append(String.join(" | ", types)).append(" | Category of images drawn from held-out captions |\n|---|---|---|");
         md.append("---|".repeat(types.size() + 1)).append('\n');
         for (Measurement m : rows) {
             JsonNode v = m.json.path("vqa");
-            md.append("| ").append(m.json.path("split").asText()).append(String.format(Locale.ROOT, " | %.1f%% (%d)", 100 * v.path("accuracy").asDouble(), v.path("asked").asInt()));
+            String run = m.tag("label") != null ? m.tag("label") : m.json.path("model").asText();
+            md.append("| ").append(run).append(" | ").append(m.json.path("split").asText()).append(String.format(Locale.ROOT, " | %.1f%% (%d)", 100 * v.path("accuracy").asDouble(), v.path("asked").asInt()));
             for (String t : types) {
                 JsonNode s = v.path("by_type").path(t);
                 md.append(s.isMissingNode() ? " | -" : String.format(Locale.ROOT, " | %.1f%% (%d)", 100 * s.path("accuracy").asDouble(), s.path("asked").asInt()));
