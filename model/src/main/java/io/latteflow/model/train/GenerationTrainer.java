@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,7 +98,7 @@ public final class GenerationTrainer {
 
     private Step step(List<int[]> contexts, INDArray x1, int group, Random random) {
         int[] groupOf = new int[contexts.size()];
-        java.util.Arrays.fill(groupOf, group);
+        Arrays.fill(groupOf, group);
         Step s = step(contexts, x1, groupOf, random);
         return new Step(s.loss(), group);
     }

@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,7 +77,7 @@ class GroupSamplingTest {
     private static Changed oneStep(GroupSampling sampling, int batch) {
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 4)) {
             LatteConfig c = flow.config();
-            List<int[]> ctx = java.util.Collections.nCopies(batch, flow.captionContext("red apple"));
+            List<int[]> ctx = Collections.nCopies(batch, flow.captionContext("red apple"));
             INDArray x1 = Nd4j.rand(batch, c.latentTokens(), c.latentDim());
             GenerationTrainer warmUp = new GenerationTrainer(flow.model(), 1e-3, 1, flow.captionContext(""));
             for (int g = 0; g < c.groups(); g++) warmUp.step(ctx, x1, g);
