@@ -150,9 +150,7 @@ public final class GenerationTrainer {
             rowCtx.add(ctx.get(rows.get(i)));
             rowT[i] = t[rows.get(i)];
         }
-        INDArray rowXt = all ? xt : Nd4j.pullRows(xt.reshape(xt.size(0), -1), 1, idx).reshape(rows.size(), xt.size(1), xt.size(2));
-        INDArray rowTarget = all ? target : Nd4j.pullRows(target.reshape(target.size(0), -1), 1, idx)
-                .reshape(rows.size(), target.size(1), target.size(2));
+        INDArray rowXt = all ? xt : rows(xt, idx), rowTarget = all ? target : rows(target, idx);
         PromptBatch prompts = PromptBatch.of(c, rowCtx, false, 0);
         Map<String, INDArray> in;
         if (c.variant() == Variant.COUPLE) {
@@ -165,6 +163,11 @@ public final class GenerationTrainer {
         in.put("target", rowTarget);
         Net net = g.trainingGraph();
         return Gradients.compute(net, in, "loss", trainable(net));
+    }
+
+    /** The given rows of a (batch, nImg, dim) array. */
+    private static INDArray rows(INDArray a, int[] idx) {
+        return Nd4j.pullRows(a.reshape(a.size(0), -1), 1, idx).reshape(idx.length, a.size(1), a.size(2));
     }
 
     private List<String> trainable(Net net) {
