@@ -71,6 +71,9 @@ class LatteCliTest {
         Run again = latte("export", "--model", src.toString(), "--out", out.toString());
         assertEquals(2, again.exit());
         assertTrue(again.err().contains("already holds a model"), again.err());
+        Run notARun = latte("export", "--model", src.toString(), "--checkpoint", "--out", dir.resolve("ckpt").toString());
+        assertEquals(2, notARun.exit());
+        assertTrue(notARun.err().contains("No checkpoint in"), notARun.err());
     }
 
     @Test

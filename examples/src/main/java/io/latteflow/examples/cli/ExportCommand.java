@@ -1,6 +1,7 @@
 package io.latteflow.examples.cli;
 
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.train.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,6 +18,11 @@ import java.util.concurrent.Callable;
 /**
  * {@code latte export}: copies a model directory (a finished run, or one of its snapshots) to another folder with
  * its weights in F32, F16 or BF16, keeping the run's {@code train.json} and {@code metrics.jsonl} beside it.
+ * With {@code --checkpoint} it exports a run still in progress: its latest checkpoint, EMA weights in place.
+ *
+ * <pre>{@code
+ * ./latte export --model runs/emoji --checkpoint --out /tmp/emoji-now
+ * }</pre>
  */
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Write a model directory (e.g. a training snapshot) to another folder in F32, F16 or BF16.")
@@ -33,6 +39,9 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--dtype", paramLabel = "F32|F16|BF16", defaultValue = "F16", description = "Weight precision. Default: ${DEFAULT-VALUE}.")
     String dtype;
 
+    @Option(names = "--checkpoint", description = "--model is a run in progress: export its latest checkpoint, with the EMA weights a finished run would save.")
+    boolean checkpoint;
+
     @Option(names = "--with", paramLabel = "FILE", description = "Another file to copy beside the model (repeatable), e.g. the run's train.json.")
     List<Path> extra;
 
@@ -42,9 +51,17 @@ public final class ExportCommand implements Callable<Integer> {
         Path src = ModelOptions.resolve(model);
         if (!Files.isDirectory(src)) throw new CliError("No model at '" + model + "': the directory does not exist");
         if (Files.exists(out.resolve("model.safetensors"))) throw new CliError("--out '" + out + "' already holds a model");
-        try (LatteFlow flow = LatteFlow.load(src)) {
+        String what = src.toString();
+        try {
             Files.createDirectories(out);
-            flow.save(out, dtype);
+            if (checkpoint) {
+                TrainingRun.CheckpointInfo at = TrainingRun.exportCheckpoint(src, out, dtype);
+                what = src + " (" + at.stage().name().toLowerCase() + " step " + at.step() + ")";
+            } else {
+                try (LatteFlow flow = LatteFlow.load(src)) {
+                    flow.save(out, dtype);
+                }
+            }
         } catch (IOException e) {
             throw new CliError("Cannot export '" + src + "': " + e.getMessage(), e);
         }
@@ -54,7 +71,7 @@ public final class ExportCommand implements Callable<Integer> {
                 Files.copy(f, out.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
         }
-        spec.commandLine().getErr().printf("Exported %s to %s (%s, %.1f MB).%n", src, out, dtype,
+        spec.commandLine().getErr().printf("Exported %s to %s (%s, %.1f MB).%n", what, out, dtype,
                 Files.size(out.resolve("model.safetensors")) / 1e6);
         spec.commandLine().getErr().flush();
         return 0;

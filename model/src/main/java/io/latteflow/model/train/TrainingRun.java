@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -272,6 +273,36 @@ public final class TrainingRun {
         if (Files.exists(current)) Files.move(current, old);
         Files.move(partial, current);
         deleteTree(old);
+    }
+
+    /** Where a run in progress stands: the stage and step of its latest checkpoint. */
+    public record CheckpointInfo(Stage stage, int step) {}
+
+    /**
+     * Writes the latest checkpoint of a run in progress as a model directory, with the generation weights replaced
+     * by their EMA as a finished run saves them, so that a long run can be looked at (or shipped) while it trains.
+     *
+     * <pre>{@code
+     * CheckpointInfo at = TrainingRun.exportCheckpoint(Path.of("runs/emoji"), Path.of("/tmp/emoji-now"), "F16");
+     * }</pre>
+     */
+    public static CheckpointInfo exportCheckpoint(Path dir, Path out, String dtype) throws IOException {
+        Path ckpt = checkpointDir(dir);
+        if (ckpt == null) throw new IOException("No checkpoint in " + dir + " (a finished run is a model directory already)");
+        try (LatteFlow flow = LatteFlow.load(ckpt); SafeTensors st = SafeTensors.open(ckpt.resolve(TRAINER_STATE))) {
+            ParamStore params = flow.model().params();
+            for (String n : st.names()) {
+                if (!n.startsWith("ema.")) continue;
+                INDArray average = st.get(n);
+                String name = n.substring(4);
+                if (!params.has(name) || !Arrays.equals(params.get(name).shape(), average.shape())) {
+                    throw new IOException("Checkpoint in " + dir + " does not match its model: EMA tensor " + n);
+                }
+                params.get(name).assign(average);
+            }
+            flow.save(out, dtype);
+            return new CheckpointInfo(Stage.valueOf(st.metadata().get("stage")), Integer.parseInt(st.metadata().get("step")));
+        }
     }
 
     private static Path checkpointDir(Path dir) {

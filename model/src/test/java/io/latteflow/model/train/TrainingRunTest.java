@@ -60,6 +60,27 @@ class TrainingRunTest {
     }
 
     @Test
+    void anExportedCheckpointIsTheModelARunEndingAtThatStepSaves(@TempDir Path tmp) throws Exception {
+        Path shorter = tmp.resolve("four-steps"), running = tmp.resolve("running"), export = tmp.resolve("export");
+        TrainingRun.Plan four = new TrainingRun.Plan(3, 4, 2, 1e-3, 5, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+            TrainingRun.start(shorter, flow, four, "squares").train(vqa(), images(), (s, step, total, loss, g, sec) -> { });
+        }
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+            TrainingRun run = TrainingRun.start(running, flow, PLAN, "squares");
+            assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, step, total, loss, g, sec) -> {
+                if (s == TrainingRun.Stage.GENERATION && step == 5) throw new Kill();
+            }));
+        }
+        TrainingRun.CheckpointInfo at = TrainingRun.exportCheckpoint(running, export, "F32");
+
+        assertEquals(new TrainingRun.CheckpointInfo(TrainingRun.Stage.GENERATION, 4), at);
+        assertSameTensors(shorter.resolve("model.safetensors"), export.resolve("model.safetensors"));
+        IOException none = assertThrows(IOException.class, () -> TrainingRun.exportCheckpoint(shorter, tmp.resolve("x"), "F32"));
+        assertTrue(none.getMessage().contains("No checkpoint"), none.getMessage());
+    }
+
+    @Test
     void resumingWithOtherSettingsOrDataIsRefusedWithTheReason(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("run");
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
