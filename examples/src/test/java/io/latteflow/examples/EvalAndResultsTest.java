@@ -51,6 +51,25 @@ class EvalAndResultsTest {
     }
 
     @Test
+    void emojiEvalAsksTheRealQuestionsAndDrawsACaptionedGridBesideTheRealEmoji() throws Exception {
+        Path model = dir.resolve("model");
+        LatteConfig tiny = LatteConfig.tiny();
+        try (LatteFlow untrained = LatteFlow.create(tiny, 1)) {
+            untrained.save(model);
+        }
+        Path grid = dir.resolve("grid.png");
+        LatteCliTest.Run r = latte("eval", "emoji", "--model", model.toString(), "--split", "train", "--questions", "6",
+                "--canvases", "1", "--generate", "0", "--grid", grid.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode vqa = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow()).path("vqa");
+        assertEquals(6 + 2 * 3, vqa.path("asked").asInt(), "6 single-emoji questions and 3 per canvas in each of 2 styles");
+        BufferedImage sheet = ImageIO.read(grid.toFile());
+        int cell = tiny.genImageSize() * 3;
+        assertEquals(12 * (cell + 2) + 2, sheet.getHeight(), "12 emoji, one row each");
+        assertTrue(sheet.getWidth() > 7 * (cell + 2), "a caption, the real emoji and 6 samples per row");
+    }
+
+    @Test
     void badEvalAndResultsArgumentsAreOneLineErrors() {
         LatteCliTest.Run missing = latte("eval", "fashion", "--model", dir.resolve("nope").toString());
         assertEquals(2, missing.exit());

@@ -222,7 +222,8 @@ public final class EvalCommand implements Callable<Integer> {
         @Option(names = "--styles", paramLabel = "S", split = ",", defaultValue = "google,twitter", description = "Emoji styles. Default: ${DEFAULT-VALUE}.")
         List<String> styles;
 
-        @Option(names = "--grid", paramLabel = "FILE", description = "Also write a PNG of images drawn from held-out captions.")
+        @Option(names = "--grid", paramLabel = "FILE",
+                description = "Also write a PNG: for 12 emoji of --split, a row with the caption, the real emoji, then 6 images drawn from the caption.")
         Path grid;
 
         @Override
@@ -235,7 +236,7 @@ public final class EvalCommand implements Callable<Integer> {
                 int size = flow.config().imageSize();
                 EmojiQuestions asker = new EmojiQuestions(1, size);
                 List<VqaSample> single = new ArrayList<>(), multi = new ArrayList<>();
-                List<Emoji> heldOut = new ArrayList<>();
+                List<Emoji> heldOut = new ArrayList<>(), shown = new ArrayList<>();
                 for (String style : styles) {
                     EmojiSet set;
                     try {
@@ -245,6 +246,7 @@ public final class EvalCommand implements Callable<Integer> {
                     }
                     List<Emoji> emoji = split.equals("held-out") ? set.heldOut() : set.train();
                     heldOut.addAll(set.heldOut());
+                    shown.addAll(emoji);
                     for (Emoji e : emoji) single.addAll(asker.about(e));
                     for (int i = 0; i < canvases; i++) multi.addAll(asker.about(asker.canvas(emoji, i)));
                 }
@@ -279,15 +281,32 @@ public final class EvalCommand implements Callable<Integer> {
                         }
                     }
                     put(out.putObject("generated"), VqaAccuracy.of(flow, readBack, batch, n -> {}));
-                    if (grid != null) {
-                        List<List<BufferedImage>> rows = new ArrayList<>();
-                        for (int i = 0; i + 8 <= Math.min(images.size(), 64); i += 8) rows.add(images.subList(i, i + 8));
-                        if (!rows.isEmpty()) writePng(ImageGrid.rows(rows, null, 2), grid);
-                    }
                 }
+                if (grid != null) writeGrid(flow, everyKth(shown, GRID_ROWS), new EmojiCaptions(0, styles.size() > 1), grid);
                 emit(out, spec.commandLine().getOut());
             }
             return 0;
+        }
+
+        private static final int GRID_ROWS = 12, GRID_SAMPLES = 6;
+
+        /** A row per emoji: its caption, the real picture at the generated size, then samples of seeds 0 to 5. */
+        private static void writeGrid(LatteFlow flow, List<Emoji> emoji, EmojiCaptions captions, Path file) throws IOException {
+            int size = flow.config().genImageSize();
+            List<GenerationRequest> reqs = new ArrayList<>();
+            for (Emoji e : emoji) {
+                for (int s = 0; s < GRID_SAMPLES; s++) reqs.add(GenerationRequest.of(captions.caption(e)).withSeed(s));
+            }
+            List<GeneratedImage> got = flow.generate(reqs);   // (emoji x seeds) in one batch
+            List<List<BufferedImage>> rows = new ArrayList<>();
+            List<String> labels = new ArrayList<>();
+            for (int i = 0; i < emoji.size(); i++) {
+                List<BufferedImage> row = new ArrayList<>(List.of(emoji.get(i).image(size)));
+                for (int s = 0; s < GRID_SAMPLES; s++) row.add(got.get(i * GRID_SAMPLES + s).image());
+                rows.add(row);
+                labels.add(captions.caption(emoji.get(i)));
+            }
+            writePng(ImageGrid.rows(rows, labels, 3), file);
         }
 
         private static void put(ObjectNode o, VqaAccuracy.Result r) {
