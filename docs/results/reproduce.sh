@@ -37,12 +37,14 @@ train fashion-no-residual 1000 --variant couple --group-sampling per-step --no-r
 train fashion-k8 1000 --variant couple --group-sampling per-step --groups 8
 train fashion-k2 1000 --variant couple --group-sampling per-step --groups 2
 train fashion-blend 1000 --variant blend --group-sampling per-step
-train fashion-vanilla-blend 1000 --variant blend --group-sampling per-step --groups 1 --no-residual-attention
+train fashion-vanilla-blend 1000 --variant blend --group-sampling per-step --groups 1 --no-residual-attention --snapshot-every 250
 # LaTtE Couple with every group trained on its share of each batch (the default now), snapshots for Figure 3.
 train fashion-couple-per-sample 1000 --variant couple --group-sampling per-sample --snapshot-every 250
 train fashion-no-residual-per-sample 1000 --variant couple --group-sampling per-sample --no-residual-attention
 train fashion-k8-per-sample 1000 --variant couple --group-sampling per-sample --groups 8
 train fashion-blend-per-sample 1000 --variant blend --group-sampling per-sample
+# The same run stopped at 500 steps (bit-for-bit its 500-step state), for Table 1 at 500 steps.
+train fashion-blend-per-sample-500 500 --variant blend --group-sampling per-sample
 
 # The sample counts the report uses (the CPU's budget): tables 1000 images, curves and sweeps 500.
 T=${SAMPLES_TABLES:-1000}; C=${SAMPLES_CURVES:-500}
@@ -54,6 +56,11 @@ N=$T measure table1-vanilla-blend runs/fashion-vanilla-blend --tag "table1=Vanil
 N=$T measure table1-latte-couple-per-sample runs/fashion-couple-per-sample --tag "table1=LaTtE Couple" --tag train_step=1000
 N=$T measure table1-latte-blend-per-sample runs/fashion-blend-per-sample --tag "table1=LaTtE Blend" --tag train_step=1000
 N=$T measure table1-latte-couple-shipped runs/fashion-couple --tag "table1=LaTtE Couple, one group per step (shipped model)" --tag train_step=4000 --real
+# Table 1 at 500 steps: all four methods (Vanilla Blend, at about 9 s a step here, is measured at its 500-step snapshot).
+N=$T measure table1-500-latte-couple runs/fashion-couple-per-sample/snapshots/step-500 --tag "table1=LaTtE Couple" --tag train_step=500
+N=$T measure table1-500-vanilla-couple runs/fashion-vanilla-couple/snapshots/step-500 --tag "table1=Vanilla Couple" --tag train_step=500
+N=$T measure table1-500-latte-blend runs/fashion-blend-per-sample-500 --tag "table1=LaTtE Blend" --tag train_step=500
+N=$T measure table1-500-vanilla-blend runs/fashion-vanilla-blend/snapshots/step-500 --tag "table1=Vanilla Blend" --tag train_step=500
 for s in 250 500 750 1000 2000 3000; do
   N=$C measure "fig3-latte-$s" "runs/fashion-couple/snapshots/step-$s" --tag "curve=LaTtE, one group per step" --tag train_step=$s
 done
