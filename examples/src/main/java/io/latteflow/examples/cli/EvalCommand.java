@@ -261,7 +261,6 @@ public final class EvalCommand implements Callable<Integer> {
                 if (generate > 0) {
                     List<Emoji> drawn = everyKth(heldOut, generate);
                     EmojiCaptions captions = new EmojiCaptions(0, styles.size() > 1);
-                    List<BufferedImage> images = new ArrayList<>();
                     List<VqaSample> readBack = new ArrayList<>();
                     try (ProgressBar bar = Progress.bar("drawing", drawn.size(), " images", err)) {
                         for (int from = 0; from < drawn.size(); from += batch) {
@@ -272,9 +271,7 @@ public final class EvalCommand implements Callable<Integer> {
                             }
                             List<GeneratedImage> got = flow.generate(reqs);
                             for (int i = 0; i < part.size(); i++) {
-                                BufferedImage img = got.get(i).image();
-                                images.add(img);
-                                readBack.add(new VqaSample(Images.resize(img, size), "which category is this?",
+                                readBack.add(new VqaSample(Images.resize(got.get(i).image(), size), "which category is this?",
                                         part.get(i).categoryWords(), "generated-category"));
                             }
                             bar.stepTo(from + part.size());
