@@ -46,6 +46,8 @@ class EvalAndResultsTest {
         assertTrue(report.contains("| LaTtE Couple | 0 |"), report);
         assertTrue(report.contains("| Real training images (ceiling) |"), report);
         assertTrue(report.contains("| step 1 |"), report);
+        assertEquals(2, report.lines().filter(l -> l.matches("\\| LaTtE Couple \\| [01] \\|.*\\| 1\\.00 \\|")).count(),
+                "each row's time is relative to the LaTtE Couple measured at its own training step:\n" + report);
         BufferedImage plot = ImageIO.read(results.resolve("fig3-fid-vs-training-steps.png").toFile());
         assertEquals(640, plot.getWidth());
     }

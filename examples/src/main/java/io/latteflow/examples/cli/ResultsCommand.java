@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -94,10 +95,15 @@ public final class ResultsCommand implements Callable<Integer> {
                 .sorted(Comparator.comparingInt(m -> m.tag("train_step") == null ? Integer.MAX_VALUE : Integer.parseInt(m.tag("train_step")))).toList();
         if (rows.isEmpty()) return;
         md.append("## Table 1: quality and speed at equal L and equal training steps\n\n");
-        // As in the paper, time is relative to LaTtE Couple (else to the fastest row).
-        double reference = rows.stream().filter(m -> "LaTtE Couple".equals(m.tag("table1"))).findFirst()
+        // As in the paper, time is relative to LaTtE Couple: the one at the same training steps where there is one
+        // (rows measured at other times shared the machine with other work), else the first, else the fastest row.
+        double overall = rows.stream().filter(m -> "LaTtE Couple".equals(m.tag("table1"))).findFirst()
                 .or(() -> rows.stream().min(Comparator.comparingDouble(m -> m.generated().path("seconds_per_image").asDouble())))
                 .orElseThrow().generated().path("seconds_per_image").asDouble();
+        Map<String, Double> reference = new HashMap<>();
+        for (Measurement m : rows) {
+            if ("LaTtE Couple".equals(m.tag("table1"))) reference.putIfAbsent(orDash(m.tag("train_step")), m.generated().path("seconds_per_image").asDouble());
+        }
         md.append("| Method | Training steps | FID | IS | Class accuracy | Active params / step | s / image | Relative time |\n");
         md.append("|---|---|---|---|---|---|---|---|\n");
         for (Measurement m : rows) {
@@ -105,7 +111,7 @@ public final class ResultsCommand implements Callable<Integer> {
             md.append(String.format(Locale.ROOT, "| %s | %s | %.2f | %.2f | %.1f%% | %,d | %.4f | %.2f |%n", m.tag("table1"),
                     orDash(m.tag("train_step")), g.path("fid").asDouble(), g.path("inception_score").asDouble(),
                     100 * g.path("class_accuracy").asDouble(), m.json.path("active_params_per_step").asLong(),
-                    g.path("seconds_per_image").asDouble(), g.path("seconds_per_image").asDouble() / reference));
+                    g.path("seconds_per_image").asDouble(), g.path("seconds_per_image").asDouble() / reference.getOrDefault(orDash(m.tag("train_step")), overall)));
         }
         all.stream().filter(m -> m.json.has("real")).findFirst().ifPresent(m -> {
             JsonNode r = m.json.path("real");
