@@ -98,12 +98,18 @@ if [[ ! -f runs/emoji/model.safetensors ]]; then
   "$LATTE" train --data emoji --preset small --vocab 2200 --understanding-steps 2000 --steps 12000 --batch 32 --lr 7e-4 \
     --ema 0.999 --seed 0 --checkpoint-every 250 --out runs/emoji "${resume[@]}"
 fi
+# The shipped models/latte-emoji is this run's step-11500 checkpoint (what --steps 11500 saves), exported in F16 with
+# `latte export --checkpoint` while the run trained on; its TRAINING.md has the commands.
 for split in train held-out; do
   [[ -f "$R/emoji-vocab-$split.json" ]] || "$LATTE" eval emoji --model runs/emoji --split $split --generate 0 \
     --json "$R/emoji-vocab-$split.json" --tag "label=vocabulary 2,188 words, 2000 understanding steps"
 done
 
 mkdir -p "$R/grids"
+for split in train held-out; do
+  [[ -f "$R/emoji-shipped-$split.json" ]] || "$LATTE" eval emoji --model models/latte-emoji --split $split --generate $([[ $split == train ]] && echo 0 || echo 200) \
+    --grid "$R/grids/emoji-$split.png" --json "$R/emoji-shipped-$split.json" --tag "label=shipped model (generation step 11500)" > /dev/null
+done
 [[ -f "$R/grids/fashion-latte-couple.png" ]] || "$LATTE" eval fashion --model runs/fashion-couple --samples 20 --grid "$R/grids/fashion-latte-couple.png" > /dev/null
 
 "$LATTE" results

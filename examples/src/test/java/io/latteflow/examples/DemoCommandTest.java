@@ -47,12 +47,13 @@ class DemoCommandTest {
     }
 
     @Test
-    void theDefaultDemoRunsOnTheShippedModel() throws Exception {
+    void theDefaultDemoDrawsAndAnswersQuestionsWithTheShippedEmojiModel() throws Exception {
         Path out = dir.resolve("default");
         LatteCliTest.Run r = latte("demo", "--count", "3", "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         JsonNode summary = JSON.readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
         assertEquals(3, summary.get("images").asInt(), r.out());
+        assertEquals(6, summary.get("answers").asInt(), "the shipped emoji model answers both default questions about each image: " + r.out());
         assertEquals(0, summary.get("dead_letters").asInt(), r.out());
         assertTrue(Files.isRegularFile(out.resolve("images/img-0002.png")));
     }

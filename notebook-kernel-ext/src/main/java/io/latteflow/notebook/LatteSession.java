@@ -49,7 +49,7 @@ public final class LatteSession implements AutoCloseable {
 
     /**
      * Loads {@code $LATTE_MODEL}, else {@code models/latte-emoji} found from the working directory upwards; when
-     * neither is there (no trained model is shipped yet) it says so and uses an untrained tiny model, whose
+     * neither is found (a kernel started outside the repository) it says so and uses an untrained tiny model, whose
      * pictures are noise but on which everything runs.
      */
     public synchronized LoadedModel loadDefault() {
@@ -58,7 +58,7 @@ public final class LatteSession implements AutoCloseable {
         Optional<Path> shipped = findUpwards(Path.of("").toAbsolutePath(), DEFAULT_MODEL);
         if (shipped.isPresent()) return load(shipped.get());
         replace(LatteFlow.create(LatteConfig.tiny(), 42), "untrained tiny model (LatteConfig.tiny(), seed 42)");
-        return new LoadedModel(source, flow.config(), DEFAULT_MODEL + " is not there (no trained model is shipped yet), so this is an"
+        return new LoadedModel(source, flow.config(), DEFAULT_MODEL + " was not found from " + Path.of("").toAbsolutePath() + " upwards, so this is an"
                 + " untrained tiny model: its pictures are noise; set " + MODEL_ENV + " or run %latte load <dir> for a trained one");
     }
 

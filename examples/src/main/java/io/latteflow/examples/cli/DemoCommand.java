@@ -92,9 +92,8 @@ public final class DemoCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         FlinkCluster remote = cluster == null ? null : FlinkCluster.parse(cluster);
         String remoteVersion = remote == null ? null : remote.requireRunning();
-        boolean fashion = useFashionModel(err);
-        List<String> prompts = prompts(fashion);
-        List<String> asked = questions != null ? questions : fashion ? List.of() : StreamingDemo.DEFAULT_QUESTIONS;
+        List<String> prompts = prompts();
+        List<String> asked = questions != null ? questions : StreamingDemo.DEFAULT_QUESTIONS;
         prepareOut();
         Path model = modelOptions.directory(err, out.resolve("model"));
         LatteOptions options = LatteOptions.builder().model(model.toString()).maxBatchSize(batch).maxBatchDelay(Duration.ofMillis(delayMs)).build();
@@ -166,29 +165,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Until the emoji model ships, a default run uses the shipped Fashion-MNIST model: its captions, and no questions,
-     * because that model's VLM was never trained to answer (its run had no understanding stage).
-     */
-    private boolean useFashionModel(PrintWriter err) {
-        boolean modelGiven = spec.commandLine().getParseResult().hasMatchedOption("--model") || modelOptions.preset != null;
-        if (modelGiven || Files.isDirectory(ModelOptions.resolve(modelOptions.model))) return false;
-        Path fashion = ModelOptions.resolve(Path.of(FASHION_MODEL));
-        if (!Files.isDirectory(fashion)) return false;
-        modelOptions.model = fashion;
-        err.println("models/latte-emoji is not shipped yet: streaming Fashion-MNIST captions through " + FASHION_MODEL
-                + " instead (images only; that model was not trained to answer questions).");
-        return true;
-    }
-
-    static final String FASHION_MODEL = "models/latte-fashion";
-
-    private List<String> prompts(boolean fashion) throws IOException {
-        if (promptsFile == null && fashion) {
-            List<String> p = new java.util.ArrayList<>();
-            for (int i = 0; i < count; i++) p.add(io.latteflow.model.data.FashionMnist.CAPTIONS.get(i % 10));
-            return p;
-        }
+    private List<String> prompts() throws IOException {
         if (promptsFile == null) return StreamingDemo.builtIn(count);
         if (!Files.isRegularFile(promptsFile)) throw new CliError("--prompts '" + promptsFile + "' is not a file");
         List<String> lines = Files.readAllLines(promptsFile, StandardCharsets.UTF_8).stream().map(String::strip)
