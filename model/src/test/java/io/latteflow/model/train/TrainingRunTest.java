@@ -42,9 +42,7 @@ class TrainingRunTest {
         }
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
             TrainingRun run = TrainingRun.start(broken, flow, PLAN, "squares");
-            assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, step, total, loss, g, sec) -> {
-                if (s == TrainingRun.Stage.GENERATION && step == 5) throw new Kill();
-            }));
+            trainUntilKilledAfter(run, 5);
         }
         assertTrue(Files.exists(broken.resolve(TrainingRun.CHECKPOINT)), "checkpoint written every 2 steps");
         TrainingRun resumed = TrainingRun.resume(broken, PLAN, "squares");
@@ -68,9 +66,7 @@ class TrainingRunTest {
         }
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
             TrainingRun run = TrainingRun.start(running, flow, PLAN, "squares");
-            assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, step, total, loss, g, sec) -> {
-                if (s == TrainingRun.Stage.GENERATION && step == 5) throw new Kill();
-            }));
+            trainUntilKilledAfter(run, 5);
         }
         TrainingRun.CheckpointInfo at = TrainingRun.exportCheckpoint(running, export, "F32");
 
@@ -85,9 +81,7 @@ class TrainingRunTest {
         Path dir = tmp.resolve("run");
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
             TrainingRun run = TrainingRun.start(dir, flow, PLAN, "squares");
-            assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, step, total, loss, g, sec) -> {
-                if (s == TrainingRun.Stage.GENERATION && step == 3) throw new Kill();
-            }));
+            trainUntilKilledAfter(run, 3);
             IOException again = assertThrows(IOException.class, () -> TrainingRun.start(dir, flow, PLAN, "squares"));
             assertTrue(again.getMessage().contains("already holds a training run"), again.getMessage());
         }
@@ -98,6 +92,13 @@ class TrainingRunTest {
         assertTrue(data.getMessage().contains("'squares'"), data.getMessage());
         IOException none = assertThrows(IOException.class, () -> TrainingRun.resume(tmp.resolve("empty"), PLAN, "squares"));
         assertTrue(none.getMessage().contains("no training run"), none.getMessage());
+    }
+
+    /** Trains until generation step {@code step} is logged, then stops as a kill would. */
+    private static void trainUntilKilledAfter(TrainingRun run, int step) {
+        assertThrows(Kill.class, () -> run.train(vqa(), images(), (s, done, total, loss, g, sec) -> {
+            if (s == TrainingRun.Stage.GENERATION && done == step) throw new Kill();
+        }));
     }
 
     private static List<CaptionedImage> images() {
