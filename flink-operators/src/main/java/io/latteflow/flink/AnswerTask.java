@@ -72,7 +72,6 @@ final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
 
     @Override
     List<AnswerResult> run(LatteFlow flow, List<QuestionRequest> batch, LatteOptions options) {
-        int size = flow.config().imageSize();
         List<VqaRequest> requests = new ArrayList<>(batch.size());
         for (QuestionRequest r : batch) {
             BufferedImage img;
@@ -81,7 +80,7 @@ final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
             } catch (ImageBytes.BadImage e) {
                 throw new IllegalArgumentException(e.getMessage(), e);
             }
-            requests.add(VqaRequest.of(Images.resize(img, size), r.question).withMaxNewTokens(options.maxNewTokens()));
+            requests.add(VqaRequest.of(flow.readableImage(img), r.question).withMaxNewTokens(options.maxNewTokens()));
         }
         List<String> answers = flow.answer(requests);
         List<AnswerResult> out = new ArrayList<>(batch.size());

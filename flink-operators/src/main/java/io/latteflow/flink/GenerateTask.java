@@ -52,6 +52,7 @@ final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
     @Override
     ImageRequest admit(ImageRequest r, LatteOptions o, LatteFlow flow) throws Refused {
         if (r.id == null) throw new Refused("id is null");
+        if (!flow.canGenerate()) throw new Refused(flow.generationRefusal());
         require(r.prompt, "prompt", o.maxPromptChars());
         int tokens = flow.captionContext(r.prompt).length, max = flow.config().maxContextTokens();
         if (tokens > max) throw new Refused("prompt is " + tokens + " tokens long, more than the model's " + max);

@@ -136,7 +136,7 @@ public final class ArrowScorer {
         try (BufferAllocator allocator = new RootAllocator();
              InputTable in = InputTable.open(input, allocator)) {
             Schema inSchema = in.schema();
-            RowReader reader = RowReader.forMode(mode, inSchema, flow.config().imageSize(), maxImagePixels, maxNewTokens);
+            RowReader reader = RowReader.forMode(mode, inSchema, flow::readableImage, maxImagePixels, maxNewTokens);
             Schema outSchema = outputSchema(inSchema, input);
             long total = in.countRows();
             String fingerprint = fingerprint(input, inSchema);

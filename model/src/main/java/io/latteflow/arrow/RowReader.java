@@ -18,6 +18,7 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 import java.awt.image.BufferedImage;
+import java.util.function.UnaryOperator;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Collectors;
 
@@ -52,7 +53,7 @@ abstract class RowReader {
                 : "image: struct<bytes: binary, path: utf8> (the Hugging Face image type) or binary, question: utf8";
     }
 
-    static RowReader forMode(ScoreMode mode, Schema schema, int imageSize, long maxImagePixels, int maxNewTokens)
+    static RowReader forMode(ScoreMode mode, Schema schema, UnaryOperator<BufferedImage> readable, long maxImagePixels, int maxNewTokens)
             throws ArrowInputException {
         for (Field f : schema.getFields()) {
             if (f.getDictionary() != null) {
@@ -78,7 +79,7 @@ abstract class RowReader {
             }
         }
         require(schema, mode, "question", true, RowReader::isText, "utf8");
-        return new Vqa(imageSize, maxImagePixels, maxNewTokens);
+        return new Vqa(readable, maxImagePixels, maxNewTokens);
     }
 
     private interface TypeTest {
@@ -182,14 +183,15 @@ abstract class RowReader {
     }
 
     static final class Vqa extends RowReader {
-        private final int imageSize;
+        private final UnaryOperator<BufferedImage> readable;
         private final long maxImagePixels;
         private final int maxNewTokens;
         private FieldVector bytes, question;
         private StructVector struct;
 
-        Vqa(int imageSize, long maxImagePixels, int maxNewTokens) {
-            this.imageSize = imageSize;
+        /** @param readable the image as the model reads it ({@code LatteFlow::readableImage}) */
+        Vqa(UnaryOperator<BufferedImage> readable, long maxImagePixels, int maxNewTokens) {
+            this.readable = readable;
             this.maxImagePixels = maxImagePixels;
             this.maxNewTokens = maxNewTokens;
         }
@@ -223,8 +225,7 @@ abstract class RowReader {
             } catch (ImageBytes.BadImage e) {
                 return Row.bad(e.getMessage());
             }
-            if (img.getWidth() != imageSize || img.getHeight() != imageSize) img = Images.resize(img, imageSize);
-            return Row.ok(VqaRequest.of(Images.toArray(img), q).withMaxNewTokens(maxNewTokens));
+            return Row.ok(VqaRequest.of(Images.toArray(readable.apply(img)), q).withMaxNewTokens(maxNewTokens));
         }
     }
 }

@@ -3,6 +3,10 @@ package io.latteflow.model;
 import io.latteflow.model.flow.EulerSampler;
 import io.latteflow.model.flow.ContextCache;
 import io.latteflow.model.flow.GenerationContext;
+import io.latteflow.model.hf.ChatTemplate;
+import io.latteflow.model.hf.ImageProcessor;
+import io.latteflow.model.hf.Qwen2VlChat;
+import io.latteflow.model.hf.Qwen2VlFolder;
 import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.LatteTokenizer;
 import io.latteflow.model.io.TokenizerBuilder;
@@ -47,8 +51,16 @@ public final class LatteFlow implements AutoCloseable {
     private final LatteTokenizer tokenizer;
     private final Path tokenizerJson;
     private final ContextCache contextCache = new ContextCache(0);
+    /** Qwen2-VL chat answering, when the folder brings a chat template and image processor; null otherwise. */
+    private final Qwen2VlChat chat;
+    /** The Hugging Face folder of a model that only understands (no generation layers); null otherwise. */
+    private final Path vlmOnly;
 
     private LatteFlow(LatteModel model, LatteTokenizer tokenizer, Path tokenizerJson) {
+        this(model, tokenizer, tokenizerJson, null, null);
+    }
+
+    private LatteFlow(LatteModel model, LatteTokenizer tokenizer, Path tokenizerJson, Qwen2VlChat chat, Path vlmOnly) {
         if (tokenizer.vocabSize() > model.config().vocabSize()) {
             throw new IllegalArgumentException("Tokenizer has " + tokenizer.vocabSize() + " tokens but the model's vocabSize is "
                     + model.config().vocabSize());
@@ -56,6 +68,8 @@ public final class LatteFlow implements AutoCloseable {
         this.model = model;
         this.tokenizer = tokenizer;
         this.tokenizerJson = tokenizerJson;
+        this.chat = chat;
+        this.vlmOnly = vlmOnly;
     }
 
     /** A freshly initialised model with the given tokenizer. */
@@ -75,12 +89,64 @@ public final class LatteFlow implements AutoCloseable {
         }
     }
 
-    /** Loads a checkpoint directory ({@code config.json}, {@code model.safetensors}, {@code tokenizer.json}). */
+    /**
+     * Loads a checkpoint directory ({@code config.json}, {@code model.safetensors}, {@code tokenizer.json}), or a
+     * Hugging Face Qwen2-VL folder as downloaded (e.g. {@code Qwen/Qwen2-VL-2B-Instruct}), which answers questions
+     * and cannot draw until {@code latte init-couple} makes a LaTtE-Flow model of it. A checkpoint that carries a
+     * {@code preprocessor_config.json} and a chat template (one made by init-couple) answers as Qwen2-VL does.
+     * Every file is checked before the weights are read.
+     */
     public static LatteFlow load(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new IOException("Model directory " + dir + " does not exist");
-        LatteConfig config = LatteConfig.read(dir.resolve(Checkpoint.CONFIG));
         Path tok = dir.resolve(Checkpoint.TOKENIZER);
-        return new LatteFlow(new LatteModel(config, Checkpoint.loadWeights(dir, config)), LatteTokenizer.load(tok), tok);
+        if (Qwen2VlFolder.isHuggingFace(dir)) {
+            Qwen2VlFolder folder = Qwen2VlFolder.read(dir);
+            LatteTokenizer tokenizer = LatteTokenizer.load(tok);
+            try {
+                ChatTemplate.read(dir);
+                ImageProcessor.read(dir, folder.config());
+                if (folder.imageTokenId() >= 0 && folder.imageTokenId() != tokenizer.imagePad()) {
+                    throw new IOException(dir.resolve("config.json") + ": image_token_id " + folder.imageTokenId()
+                            + " is not the tokenizer's <|image_pad|> (" + tokenizer.imagePad() + ")");
+                }
+                LatteModel model = new LatteModel(folder.config(), Checkpoint.loadVlmWeights(dir, folder.config(), folder.tied()));
+                Qwen2VlChat chat = Qwen2VlChat.open(dir, folder.config(), model.vlm(), tokenizer);
+                return new LatteFlow(model, tokenizer, tok, chat, dir);
+            } catch (IOException | RuntimeException e) {
+                tokenizer.close();
+                throw e;
+            }
+        }
+        LatteConfig config = LatteConfig.read(dir.resolve(Checkpoint.CONFIG));
+        LatteTokenizer tokenizer = LatteTokenizer.load(tok);
+        try {
+            LatteModel model = new LatteModel(config, Checkpoint.loadWeights(dir, config));
+            Qwen2VlChat chat = Qwen2VlChat.available(dir) ? Qwen2VlChat.open(dir, config, model.vlm(), tokenizer) : null;
+            return new LatteFlow(model, tokenizer, tok, chat, null);
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    /** False for a Hugging Face vision-language model loaded as it was downloaded: it answers, it does not draw. */
+    public boolean canGenerate() {
+        return vlmOnly == null;
+    }
+
+    /** Why {@link #generate} refuses on a model that only understands, and how to make one that draws. */
+    public String generationRefusal() {
+        return vlmOnly == null ? null : "The model in " + vlmOnly + " is a vision-language model only (Qwen2-VL): it answers "
+                + "questions but has no generation layers. Make a LaTtE-Flow model from it with 'latte init-couple --vlm "
+                + vlmOnly + " --out DIR' and train it.";
+    }
+
+    /**
+     * The image as this model's VLM reads it: resized to {@link LatteConfig#imageSize()} squares for models trained
+     * here; unchanged for Qwen2-VL chat models, whose processor resizes each image to its own token grid.
+     */
+    public BufferedImage readableImage(BufferedImage image) {
+        return chat != null ? image : Images.resize(image, config().imageSize());
     }
 
     /** Saves weights as F32. */
@@ -90,6 +156,10 @@ public final class LatteFlow implements AutoCloseable {
 
     /** Saves weights as F32, F16 or BF16. */
     public void save(Path dir, String dtype) throws IOException {
+        if (vlmOnly != null) {
+            throw new IOException("The model in " + vlmOnly + " is a Hugging Face folder: copy the folder, or make a "
+                    + "LaTtE-Flow model from it with 'latte init-couple --vlm " + vlmOnly + " --out DIR'");
+        }
         Checkpoint.save(dir, model.config(), model.params(), tokenizerJson, dtype);
     }
 
@@ -120,6 +190,7 @@ public final class LatteFlow implements AutoCloseable {
      * not change the images.
      */
     public List<GeneratedImage> generate(List<GenerationRequest> requests, GenerationListener listener) {
+        if (vlmOnly != null) throw new IllegalArgumentException(generationRefusal());
         LatteConfig c = model.config();
         Map<Integer, List<Integer>> bySteps = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
@@ -179,6 +250,7 @@ public final class LatteFlow implements AutoCloseable {
 
     /** Answers a batch with one prefill and KV-cached decoding; requests with different decoding settings run apart. */
     public List<String> answer(List<VqaRequest> requests) {
+        if (chat != null) return chatAnswers(requests);
         LatteConfig c = model.config();
         Map<VisionLanguageModel.Decoding, List<Integer>> byOptions = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
@@ -203,6 +275,40 @@ public final class LatteFlow implements AutoCloseable {
             for (int b = 0; b < rows.size(); b++) out[rows.get(b)] = tokenizer.decode(ids[b]).trim();
         });
         return Arrays.asList(out);
+    }
+
+    /** Qwen2-VL answers: each question asked through the checkpoint's chat template, images at their own size. */
+    private List<String> chatAnswers(List<VqaRequest> requests) {
+        List<Qwen2VlChat.Prompt> prompts = new ArrayList<>();
+        for (VqaRequest r : requests) {              // every prompt is checked before any model work
+            if (r.image().rank() != 3 || r.image().size(0) != 3) {
+                throw new IllegalArgumentException("Image must be (3, height, width) RGB with values in [0, 1], got shape "
+                        + Arrays.toString(r.image().shape()));
+            }
+            prompts.add(chat.prompt(Qwen2VlChat.question(r.question()), List.of(Images.toBufferedImage(r.image()))));
+        }
+        Map<VisionLanguageModel.Decoding, List<Integer>> byOptions = new LinkedHashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            VqaRequest r = requests.get(i);
+            byOptions.computeIfAbsent(chat.decoding(r.maxNewTokens(), r.temperature(), r.topP()), k -> new ArrayList<>()).add(i);
+        }
+        String[] out = new String[requests.size()];
+        byOptions.forEach((opt, rows) -> {
+            List<Qwen2VlChat.Prompt> group = new ArrayList<>();
+            long[] seeds = new long[rows.size()];
+            for (int b = 0; b < rows.size(); b++) {
+                group.add(prompts.get(rows.get(b)));
+                seeds[b] = requests.get(rows.get(b)).seed();
+            }
+            int[][] ids = chat.generate(group, opt, seeds);
+            for (int b = 0; b < rows.size(); b++) out[rows.get(b)] = tokenizer.decode(ids[b]).trim();
+        });
+        return Arrays.asList(out);
+    }
+
+    /** The Qwen2-VL chat of this model, or null when it answers with the square-image prompts it was trained on. */
+    public Qwen2VlChat chat() {
+        return chat;
     }
 
     /** {@code <|im_start|> caption <|vision_start|>}: the context that generation conditions on. */

@@ -117,6 +117,18 @@ public final class LatteWeights {
         return n;
     }
 
+    /**
+     * The paper's Couple initialisation, taken from the VLM as it is now: every generation weight that starts as a
+     * copy of a VLM weight (all of a Couple layer; a Blend layer's norms and MLP) is overwritten with that weight.
+     * Runs when generation training starts, after any understanding training (issue 16: copying only at creation
+     * left the generation layers reading a trained VLM's K/V with the untrained VLM's weights).
+     */
+    public static void initGenerationFromVlm(LatteConfig c, ParamStore params) {
+        specs(c).forEach((name, spec) -> {
+            if (spec.copyOf() != null) params.get(name).assign(params.get(spec.copyOf()));
+        });
+    }
+
     /** A freshly initialised model: random backbone, generation layers copied from it, zero-initialised gates. */
     public static ParamStore init(LatteConfig c, long seed) {
         ParamStore store = new ParamStore(seed);

@@ -109,7 +109,7 @@ public final class LatteSession implements AutoCloseable {
     /** Asks about any image; it is resized to the size the model reads first. */
     public Answer ask(BufferedImage image, String question) {
         LatteFlow f = flow();
-        BufferedImage seen = Images.resize(image, f.config().imageSize());
+        BufferedImage seen = f.readableImage(image);
         return new Answer(seen, question, f.answer(VqaRequest.of(seen, question)));
     }
 

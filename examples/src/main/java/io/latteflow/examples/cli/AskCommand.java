@@ -1,6 +1,6 @@
 package io.latteflow.examples.cli;
 
-import io.latteflow.model.Images;
+import io.latteflow.model.ImageBytes;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.VqaRequest;
 import picocli.CommandLine.Command;
@@ -10,7 +10,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -26,7 +25,8 @@ public final class AskCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--image", required = true, paramLabel = "FILE",
-            description = "The image (PNG, JPEG, BMP or GIF); resized to the model's image size when it differs.")
+            description = "The image (PNG, JPEG, BMP or GIF). Models trained here read it resized to their square size; "
+                    + "a Qwen2-VL model reads it at its own aspect ratio (Qwen2VLImageProcessor's smart_resize).")
     Path image;
 
     @Option(names = "--question", required = true, paramLabel = "TEXT", description = "The question, e.g. \"what is this?\".")
@@ -35,23 +35,28 @@ public final class AskCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "16",
+    @Option(names = {"--max-new-tokens", "--max-tokens"}, paramLabel = "N", defaultValue = "16",
             description = "Longest answer in tokens (greedy decoding). Default: ${DEFAULT-VALUE}.")
     int maxTokens;
 
     @Override
     public Integer call() {
-        if (maxTokens < 1) throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 1, got " + maxTokens);
+        if (maxTokens < 1) throw new ParameterException(spec.commandLine(), "--max-new-tokens must be >= 1, got " + maxTokens);
         BufferedImage img = read(image);
         PrintWriter err = spec.commandLine().getErr();
         try (LatteFlow flow = modelOptions.open(err)) {
-            int size = flow.config().imageSize();
-            if (img.getWidth() != size || img.getHeight() != size) {
-                err.printf("Resizing %s from %dx%d to the model's %dx%d.%n", image, img.getWidth(), img.getHeight(), size, size);
+            BufferedImage seen = flow.readableImage(img);
+            if (seen.getWidth() != img.getWidth() || seen.getHeight() != img.getHeight()) {
+                err.printf("Resizing %s from %dx%d to the model's %dx%d.%n", image, img.getWidth(), img.getHeight(), seen.getWidth(), seen.getHeight());
                 err.flush();
-                img = Images.resize(img, size);
             }
-            String answer = flow.answer(VqaRequest.of(img, question).withMaxNewTokens(maxTokens));
+            img = seen;
+            String answer;
+            try {
+                answer = flow.answer(VqaRequest.of(img, question).withMaxNewTokens(maxTokens));
+            } catch (IllegalArgumentException e) {        // a question the model refuses, e.g. beyond its context
+                throw new CliError(e.getMessage(), e);
+            }
             if (answer.isEmpty()) err.println("(the model answered with no words)");
             err.flush();
             spec.commandLine().getOut().println(answer);
@@ -60,12 +65,15 @@ public final class AskCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Largest image {@code ask} decodes, as {@code latte score}'s default: a bigger header is refused before decoding. */
+    static final long MAX_IMAGE_PIXELS = 16_777_216L;
+
     static BufferedImage read(Path file) {
         if (!Files.isRegularFile(file)) throw new CliError("Image file '" + file + "' does not exist or is not a file");
         try {
-            BufferedImage img = ImageIO.read(file.toFile());
-            if (img == null) throw new CliError("Image file '" + file + "' is not in a format Java can read (PNG, JPEG, BMP, GIF)");
-            return img;
+            return ImageBytes.decode(Files.readAllBytes(file), MAX_IMAGE_PIXELS);
+        } catch (ImageBytes.BadImage e) {
+            throw new CliError("Image file '" + file + "': " + e.getMessage(), e);
         } catch (IOException e) {
             throw new CliError("Image file '" + file + "' cannot be read: " + e.getMessage(), e);
         }

@@ -58,6 +58,7 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         List<Path> files = Outputs.numbered(out, count);
         try (LatteFlow flow = modelOptions.open(err)) {
+            if (!flow.canGenerate()) throw new CliError(flow.generationRefusal());
             List<GenerationRequest> requests = new ArrayList<>();
             for (int i = 0; i < count; i++) {
                 GenerationRequest r = GenerationRequest.of(prompt).withSeed(seed + i);

@@ -111,7 +111,7 @@ final class RowPredictor {
         } catch (ImageBytes.BadImage e) {
             throw new BadRow(e.getMessage());
         }
-        BufferedImage sized = Images.resize(img, flow.config().imageSize());
+        BufferedImage sized = flow.readableImage(img);
         return VqaRequest.of(sized, row.getString(c.textInput()).toString()).withMaxNewTokens(settings.maxNewTokens());
     }
 

@@ -44,7 +44,20 @@ public final class Checkpoint {
 
     /** Reads and validates every weight the config names; a missing, extra or misshapen tensor is an error. */
     public static ParamStore loadWeights(Path dir, LatteConfig config) throws IOException {
-        Map<String, LatteWeights.Spec> specs = LatteWeights.specs(config);
+        return load(dir, config, true, false);
+    }
+
+    /**
+     * Reads the vision-language model alone ({@code model.*}, {@code visual.*} and, when the head is not tied to the
+     * embedding, {@code lm_head.weight}), as a Hugging Face Qwen2-VL folder holds it.
+     */
+    public static ParamStore loadVlmWeights(Path dir, LatteConfig config, boolean tied) throws IOException {
+        return load(dir, config, false, !tied);
+    }
+
+    private static ParamStore load(Path dir, LatteConfig config, boolean generation, boolean needsHead) throws IOException {
+        Map<String, LatteWeights.Spec> specs = new LinkedHashMap<>(LatteWeights.specs(config));
+        if (!generation) specs.keySet().removeIf(n -> n.startsWith("gen."));
         Map<String, INDArray> found = new HashMap<>();
         for (Path file : SafeTensors.checkpointFiles(dir)) {
             try (SafeTensors st = SafeTensors.open(file)) {
@@ -59,8 +72,13 @@ public final class Checkpoint {
                         throw new IOException("Tensor '" + stored + "' in " + file + " has shape " + Arrays.toString(got)
                                 + " but the config expects " + Arrays.toString(want));
                     }
-                    found.put(name, st.get(stored));
                 }
+            }
+        }
+        // Shapes are all checked before the first tensor is read: a bad shard fails in seconds, not after gigabytes.
+        for (Path file : SafeTensors.checkpointFiles(dir)) {
+            try (SafeTensors st = SafeTensors.open(file)) {
+                for (String stored : st.names()) found.put(canonical(stored), st.get(stored));
             }
         }
         ParamStore store = new ParamStore(0);
@@ -69,7 +87,10 @@ public final class Checkpoint {
             if (a == null) throw new IOException("Checkpoint " + dir + " lacks tensor '" + name + "' that the config requires");
             store.put(name, a);
         }
-        if (found.containsKey("lm_head.weight")) store.put("lm_head.weight", found.get("lm_head.weight"));
+        if (needsHead && !found.containsKey("lm_head.weight")) {
+            throw new IOException("Checkpoint " + dir + " lacks 'lm_head.weight', which an untied head (tie_word_embeddings: false) needs");
+        }
+        if (found.containsKey("lm_head.weight") && (generation || needsHead)) store.put("lm_head.weight", found.get("lm_head.weight"));
         return store;
     }
 

@@ -221,6 +221,12 @@ public final class LatteTokenizer implements AutoCloseable {
         return tokensById[id];
     }
 
+    /** The id of a token given as stored in the file (e.g. {@code <|video_pad|>}), or -1 if the vocabulary lacks it. */
+    public int idOf(String token) {
+        for (int i = 0; i < tokensById.length; i++) if (token.equals(tokensById[i])) return i;
+        return -1;
+    }
+
     public int endOfText() {
         return specialIds.get(END_OF_TEXT);
     }

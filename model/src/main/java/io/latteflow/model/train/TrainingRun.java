@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.latteflow.model.Images;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.LatteWeights;
 import io.latteflow.model.Variant;
 import io.latteflow.model.data.CaptionedImage;
 import io.latteflow.model.data.VqaSample;
@@ -165,6 +166,8 @@ public final class TrainingRun {
         if (stage == Stage.UNDERSTANDING) {
             if (plan.understandingSteps > 0 && vqa.isEmpty()) throw new IllegalArgumentException("the understanding stage has no VQA samples");
             Adam adam = runUnderstanding(vqa, listener);
+            // The generation layers start as copies of the VLM as the understanding stage left it (the paper's init).
+            LatteWeights.initGenerationFromVlm(flow.config(), flow.model().params());
             stage = Stage.GENERATION;
             done = 0;
             checkpoint(adam, null);                                               // a kill now keeps the finished stage

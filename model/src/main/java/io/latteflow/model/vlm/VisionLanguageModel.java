@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -23,7 +24,7 @@ public final class VisionLanguageModel {
     private final LatteConfig c;
     private final ParamStore params;
     private final AtomicLong prefills = new AtomicLong();
-    private Net textPrefill, imagePrefill, decode;
+    private Net textPrefill, imagePrefill, embeddedPrefill, vision, decode;
 
     public VisionLanguageModel(LatteConfig c, ParamStore params) {
         this.c = c;
@@ -43,10 +44,7 @@ public final class VisionLanguageModel {
      * states. A Couple training step of group k needs the context of its own layers only.
      */
     public Prefill prefill(PromptBatch batch, INDArray patches, int layers, boolean hidden) {
-        if (batch.length() > c.maxContextTokens()) {
-            throw new IllegalArgumentException("Prompt of " + batch.length() + " tokens exceeds the context limit of "
-                    + c.maxContextTokens() + " tokens (LatteConfig.maxContextTokens)");
-        }
+        checkLength(batch);
         Net net = graph(batch.withImage());
         Map<String, INDArray> in = prefillInputs(batch, patches);
         List<String> outs = new ArrayList<>();
@@ -65,13 +63,88 @@ public final class VisionLanguageModel {
         return new Prefill(out.get("hidden"), k, v);
     }
 
-    /** Decoding options: temperature 0 is greedy; otherwise nucleus sampling with {@code topP}. */
-    public record Decoding(int maxNewTokens, double temperature, double topP, int stopId, int padId) {
+    /**
+     * Decoding options: temperature 0 is greedy; otherwise nucleus sampling with {@code topP}. Any of
+     * {@code stopIds} ends a row's answer (Qwen2-VL-Instruct stops at {@code <|im_end|>} or {@code <|endoftext|>}).
+     */
+    public record Decoding(int maxNewTokens, double temperature, double topP, Set<Integer> stopIds, int padId) {
+        public Decoding {
+            stopIds = Set.copyOf(stopIds);
+        }
+
+        public Decoding(int maxNewTokens, double temperature, double topP, int stopId, int padId) {
+            this(maxNewTokens, temperature, topP, Set.of(stopId), padId);
+        }
     }
 
     /** Answers each row of the batch (row b samples with {@code seeds[b]}); returns each row's new tokens without the stop token. */
     public int[][] generate(PromptBatch batch, INDArray patches, Decoding opt, long[] seeds) {
-        Prefill pre = prefill(batch, patches);
+        return decode(batch, prefill(batch, patches), opt, seeds);
+    }
+
+    /**
+     * As {@link #generate}, for prompts already embedded: {@code embeds} (batch, n, d) holds each row's token
+     * embeddings with its images' features in place (see {@link #embed} and {@link #encodeImage}), and the batch's
+     * positions may put images anywhere. This is how Hugging Face Qwen2-VL prompts, with images of any size, run.
+     */
+    public int[][] generateFromEmbeddings(PromptBatch batch, INDArray embeds, Decoding opt, long[] seeds) {
+        return decode(batch, prefillEmbeddings(batch, embeds), opt, seeds);
+    }
+
+    /** Every layer's keys and values and the final normed hidden states of embedded prompts (batch, n, d). */
+    public Prefill prefillEmbeddings(PromptBatch batch, INDArray embeds) {
+        checkLength(batch);
+        Map<String, INDArray> in = inputs(batch);
+        in.remove("ids");
+        in.put("embeds", embeds);
+        List<String> outs = new ArrayList<>();
+        outs.add("hidden");
+        for (int l = 0; l < c.numLayers(); l++) {
+            outs.add("k" + l);
+            outs.add("v" + l);
+        }
+        prefills.incrementAndGet();
+        Map<String, INDArray> out = embeddedGraph().output(in, outs.toArray(new String[0]));
+        INDArray[] k = new INDArray[c.numLayers()], v = new INDArray[c.numLayers()];
+        for (int l = 0; l < c.numLayers(); l++) {
+            k[l] = out.get("k" + l);
+            v[l] = out.get("v" + l);
+        }
+        return new Prefill(out.get("hidden"), k, v);
+    }
+
+    /** Token embeddings (n, d) of {@code ids}. */
+    public INDArray embed(int[] ids) {
+        INDArray table = params.get("model.embed_tokens.weight");
+        for (int id : ids) {
+            if (id < 0 || id >= table.size(0)) throw new IllegalArgumentException("Token id " + id + " is outside the vocabulary of " + table.size(0));
+        }
+        return Nd4j.pullRows(table, 1, ids);
+    }
+
+    /**
+     * The vision tower on one image of any grid: {@code patches} (gridH * gridW, 3*T*p*p) in merge-window order
+     * gives (gridH * gridW / merge^2, d) image tokens. Hugging Face runs all images of a batch in one call with
+     * block-diagonal attention; one call per image computes the same thing.
+     */
+    public INDArray encodeImage(INDArray patches, int gridH, int gridW) {
+        INDArray[] rope = ImagePatches.rope(c, gridH, gridW);
+        Map<String, INDArray> in = new HashMap<>();
+        in.put("patches", patches.reshape(1, patches.size(0), patches.size(1)));
+        in.put("vcos", rope[0]);
+        in.put("vsin", rope[1]);
+        INDArray out = visionGraph().output(in, "image").get("image");
+        return out.reshape(out.size(1), out.size(2));
+    }
+
+    private void checkLength(PromptBatch batch) {
+        if (batch.length() > c.maxContextTokens()) {
+            throw new IllegalArgumentException("Prompt of " + batch.length() + " tokens exceeds the context limit of "
+                    + c.maxContextTokens() + " tokens (LatteConfig.maxContextTokens)");
+        }
+    }
+
+    private int[][] decode(PromptBatch batch, Prefill pre, Decoding opt, long[] seeds) {
         int rows = batch.batch();
         INDArray[] keys = pre.keys(), values = pre.values();
         INDArray mask = batch.keyMask();
@@ -90,7 +163,7 @@ public final class VisionLanguageModel {
             boolean all = true;
             for (int b = 0; b < rows; b++) {
                 next[b] = done[b] ? opt.padId() : pick(logits.getRow(b), opt, random[b]);
-                if (!done[b] && next[b] == opt.stopId()) done[b] = true;
+                if (!done[b] && opt.stopIds().contains(next[b])) done[b] = true;
                 else if (!done[b]) tokens[b][produced[b]++] = next[b];
                 all &= done[b];
             }
@@ -225,6 +298,35 @@ public final class VisionLanguageModel {
         }
         if (withImage) imagePrefill = net;
         else textPrefill = net;
+        return net;
+    }
+
+    private synchronized Net embeddedGraph() {
+        if (embeddedPrefill != null) return embeddedPrefill;
+        Net net = new Net(params);
+        int dh = c.headDim();
+        SDVariable x = net.input("embeds", -1, -1, c.hiddenSize());
+        SDVariable cos = net.input("cos", -1, 1, -1, dh), sin = net.input("sin", -1, 1, -1, dh);
+        SDVariable mask = net.input("mask", -1, 1, -1, -1);
+        for (int l = 0; l < c.numLayers(); l++) {
+            TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, null, null);
+            x = o.hidden();
+            net.sd.identity("k" + l, o.keys());
+            net.sd.identity("v" + l, o.values());
+        }
+        net.rmsNorm(x, "model.norm.weight", c.rmsNormEps()).rename("hidden");
+        embeddedPrefill = net;
+        return net;
+    }
+
+    private synchronized Net visionGraph() {
+        if (vision != null) return vision;
+        Net net = new Net(params);
+        int vdh = c.visionHeadDim(), pd = 3 * c.temporalPatchSize() * c.patchSize() * c.patchSize();
+        SDVariable patches = net.input("patches", 1, -1, pd);
+        SDVariable vcos = net.input("vcos", 1, 1, -1, vdh), vsin = net.input("vsin", 1, 1, -1, vdh);
+        VisionEncoder.encode(net, c, patches, vcos, vsin).rename("image");
+        vision = net;
         return net;
     }
 

@@ -58,6 +58,24 @@ class TrainingRunTest {
     }
 
     @Test
+    void generationLayersStartAsCopiesOfTheVlmThatTheUnderstandingStageTrained(@TempDir Path tmp) throws Exception {
+        TrainingRun.Plan understandingOnly = new TrainingRun.Plan(3, 0, 2, 1e-3, 5, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
+        INDArray untrained;
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+            untrained = flow.model().params().get("model.layers.1.mlp.up_proj.weight").dup();
+            TrainingRun.start(tmp, flow, understandingOnly, "squares").train(vqa(), images(), (s, step, total, loss, g, sec) -> { });
+        }
+        try (SafeTensors st = SafeTensors.open(tmp.resolve("model.safetensors"))) {
+            assertFalse(untrained.equalsWithEps(st.get("model.layers.1.mlp.up_proj.weight"), 1e-6), "the understanding stage trained the VLM");
+            for (String name : st.names()) {
+                if (!name.startsWith("gen.layers.") || name.contains("adaLN") || name.contains("residual_gate")) continue;
+                String vlm = name.replace("gen.layers.", "model.layers.");
+                assertEquals(st.get(vlm), st.get(name), name + " is a copy of the trained " + vlm);
+            }
+        }
+    }
+
+    @Test
     void anExportedCheckpointIsTheModelARunEndingAtThatStepSaves(@TempDir Path tmp) throws Exception {
         Path shorter = tmp.resolve("four-steps"), running = tmp.resolve("running"), export = tmp.resolve("export");
         TrainingRun.Plan four = new TrainingRun.Plan(3, 4, 2, 1e-3, 5, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
