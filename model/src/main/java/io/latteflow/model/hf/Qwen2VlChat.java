@@ -167,6 +167,15 @@ public final class Qwen2VlChat {
 
     /** New tokens of each prompt (without the stop token), all prompts in one prefill and one decoding loop. */
     public int[][] generate(List<Prompt> prompts, VisionLanguageModel.Decoding opt, long[] seeds) {
+        Batch b = batch(prompts);
+        return vlm.generateFromEmbeddings(b.prompts(), b.embeds(), opt, seeds);
+    }
+
+    /** Prompts right-padded into one batch, with their embeddings (batch, n, d): images encoded and put in place. */
+    public record Batch(PromptBatch prompts, INDArray embeds) {
+    }
+
+    public Batch batch(List<Prompt> prompts) {
         int rows = prompts.size(), n = prompts.stream().mapToInt(p -> p.ids().length).max().orElse(0), d = c.hiddenSize();
         INDArray embeds = Nd4j.zeros(rows, n, d);
         int[] padded = new int[rows * n], lengths = new int[rows];
@@ -183,19 +192,19 @@ public final class Qwen2VlChat {
                     continue;
                 }
                 ImageProcessor.Pixels px = p.images().get(image++);
-                INDArray features = vlm.encodeImage(Nd4j.create(px.patches(), new long[]{(long) px.gridH() * px.gridW(),
-                        px.patches().length / ((long) px.gridH() * px.gridW())}, 'c'), px.gridH(), px.gridW());  // (tokens, d)
-                rowEmbeds.put(new org.nd4j.linalg.indexing.INDArrayIndex[]{NDArrayIndex.interval(at, at + px.tokens()), NDArrayIndex.all()}, features);
+                long patches = (long) px.gridH() * px.gridW();
+                INDArray rows2d = Nd4j.create(px.patches(), new long[]{patches, px.patches().length / patches}, 'c');
+                INDArray features = vlm.encodeImage(rows2d, px.gridH(), px.gridW());      // (tokens, d)
+                rowEmbeds.get(NDArrayIndex.interval(at, at + px.tokens()), NDArrayIndex.all()).assign(features);
                 at += px.tokens();
             }
-            embeds.put(new org.nd4j.linalg.indexing.INDArrayIndex[]{NDArrayIndex.point(b), NDArrayIndex.interval(0, len), NDArrayIndex.all()}, rowEmbeds);
+            embeds.get(NDArrayIndex.point(b), NDArrayIndex.interval(0, len), NDArrayIndex.all()).assign(rowEmbeds);
             for (int i = 0; i < n; i++) padded[b * n + i] = i < len ? p.ids()[i] : tokenizer.padId();
             for (int k = 0; k < 3; k++) System.arraycopy(p.positions()[k], 0, positions[b][k], 0, len);
             lengths[b] = len;
             next[b] = p.nextPos();
         }
-        PromptBatch batch = new PromptBatch(Nd4j.createFromArray(padded).reshape(rows, n), lengths, positions, next, false);
-        return vlm.generateFromEmbeddings(batch, embeds, opt, seeds);
+        return new Batch(new PromptBatch(Nd4j.createFromArray(padded).reshape(rows, n), lengths, positions, next, false), embeds);
     }
 
     public LatteTokenizer tokenizer() {
