@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
                 io.latteflow.examples.cli.ScoreCommand.class, io.latteflow.examples.cli.BenchScoreCommand.class,
                 io.latteflow.examples.cli.DataCommand.class, io.latteflow.examples.cli.EvalCommand.class, io.latteflow.examples.cli.ResultsCommand.class,
                 io.latteflow.examples.cli.DemoCommand.class, io.latteflow.examples.cli.BenchStreamCommand.class,
-                io.latteflow.examples.cli.ExportCommand.class,
+                io.latteflow.examples.cli.ExportCommand.class, io.latteflow.examples.cli.InitCoupleCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LatteCli implements Callable<Integer> {
     @CommandLine.Spec

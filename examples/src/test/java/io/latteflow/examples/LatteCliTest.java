@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.VqaRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -14,10 +15,13 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.zip.CRC32;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -107,6 +111,87 @@ class LatteCliTest {
         assertTrue(r.out().endsWith(System.lineSeparator()), "no answer line: '" + r.out() + "'");
         assertEquals(1, r.out().lines().count(), r.out());
         assertTrue(r.err().contains("Resizing"), r.err());
+    }
+
+    /** The Hugging Face Qwen2-VL fixture folders of the model module, as downloaded (tied BF16 sharded). */
+    static final Path HF_FOLDERS = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders");
+    static final Path HF_TIED = HF_FOLDERS.resolve("tied-bf16-sharded");
+
+    /** HF's greedy answer of fixture case {@code name}, decoded without the eos it may end on. */
+    static String hfAnswer(LatteFlow flow, String name) throws Exception {
+        for (JsonNode c : JSON.readTree(HF_FOLDERS.resolve("cases.json").toFile()).get("cases")) {
+            if (!c.get("name").asText().equals(name)) continue;
+            List<Integer> ids = new ArrayList<>();
+            c.get("generated").forEach(t -> ids.add(t.asInt()));
+            if (c.get("hit_eos").asBoolean()) ids.remove(ids.size() - 1);
+            return flow.tokenizer().decode(ids.stream().mapToInt(Integer::intValue).toArray()).trim();
+        }
+        throw new IllegalArgumentException(name);
+    }
+
+    @Test
+    void askOnAHuggingFaceQwen2VlFolderAnswersAsInProcessAndHfWithoutResizing() throws Exception {
+        Path wide = HF_FOLDERS.resolve("wide.png");
+        String direct, hf;
+        try (LatteFlow flow = LatteFlow.load(HF_TIED)) {
+            direct = flow.answer(VqaRequest.of(ImageIO.read(wide.toFile()), "What is in this picture?").withMaxNewTokens(12));
+            hf = hfAnswer(flow, "one-image");
+        }
+        assertEquals(hf, direct, "fixture case one-image: the in-process answer is HF's");
+        Run r = latte("ask", "--model", HF_TIED.toString(), "--image", wide.toString(),
+                "--question", "What is in this picture?", "--max-new-tokens", "12");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(direct + System.lineSeparator(), r.out());
+        assertFalse(r.err().contains("Resizing"), "a Qwen2-VL model reads the 48x24 image at its own size: " + r.err());
+    }
+
+    @Test
+    void generateOnAHuggingFaceQwen2VlFolderExitsWithOneLineNamingInitCoupleAndWritesNothing() throws Exception {
+        Path out = dir.resolve("x.png");
+        Run r = latte("generate", "--model", HF_TIED.toString(), "--prompt", "a", "--out", out.toString());
+        assertEquals(2, r.exit(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("init-couple"), r.err());
+        assertEquals("", r.out());
+        assertFalse(Files.exists(out), "a file was written");
+        try (var s = Files.list(dir)) {
+            assertEquals(0, s.count(), "nothing at all written");
+        }
+    }
+
+    /** A valid PNG signature and IHDR chunk (correct CRC) declaring w x h pixels, then an empty IDAT and IEND. */
+    static byte[] pngBomb(int w, int h) {
+        ByteBuffer b = ByteBuffer.allocate(8 + 25 + 12 + 12);
+        b.put(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+        b.putInt(13).put("IHDR".getBytes(StandardCharsets.US_ASCII)).putInt(w).putInt(h).put(new byte[]{8, 2, 0, 0, 0});
+        CRC32 crc = new CRC32();
+        crc.update(b.array(), 12, 17);
+        b.putInt((int) crc.getValue());
+        b.putInt(0).put("IDAT".getBytes(StandardCharsets.US_ASCII)).putInt(0);
+        b.putInt(0).put("IEND".getBytes(StandardCharsets.US_ASCII)).putInt(0);
+        return b.array();
+    }
+
+    @Test
+    void askOnAHuggingFaceFolderRejectsADecompressionBombBeforeDecoding() throws Exception {
+        Path bomb = dir.resolve("bomb.png");
+        Files.write(bomb, pngBomb(100_000, 100_000));
+        Run r = latte("ask", "--model", HF_TIED.toString(), "--image", bomb.toString(), "--question", "what?");
+        assertEquals(2, r.exit(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("100000x100000") && r.err().contains("rejected before decoding"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void askOnAHuggingFaceFolderRefusesAQuestionBeyondItsContextLimit() {
+        String question = "what is this picture showing ".repeat(120).trim();      // 600 words, 512 positions
+        Run r = latte("ask", "--model", HF_TIED.toString(), "--image", HF_FOLDERS.resolve("wide.png").toString(),
+                "--question", question);
+        assertEquals(2, r.exit(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("context limit"), r.err());
+        assertEquals("", r.out());
     }
 
     @Test

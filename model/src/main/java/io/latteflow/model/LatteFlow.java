@@ -4,6 +4,7 @@ import io.latteflow.model.flow.EulerSampler;
 import io.latteflow.model.flow.ContextCache;
 import io.latteflow.model.flow.GenerationContext;
 import io.latteflow.model.hf.ChatTemplate;
+import io.latteflow.model.hf.CoupleInit;
 import io.latteflow.model.hf.ImageProcessor;
 import io.latteflow.model.hf.Qwen2VlChat;
 import io.latteflow.model.hf.Qwen2VlFolder;
@@ -161,6 +162,14 @@ public final class LatteFlow implements AutoCloseable {
                     + "LaTtE-Flow model from it with 'latte init-couple --vlm " + vlmOnly + " --out DIR'");
         }
         Checkpoint.save(dir, model.config(), model.params(), tokenizerJson, dtype);
+        if (chat != null) {                          // a model made from Qwen2-VL keeps answering as Qwen2-VL
+            for (String name : CoupleInit.CHAT_FILES) {
+                Path from = tokenizerJson.getParent().resolve(name), to = dir.resolve(name);
+                if (Files.isRegularFile(from) && !(Files.exists(to) && Files.isSameFile(from, to))) {
+                    Files.copy(from, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
     }
 
     /**

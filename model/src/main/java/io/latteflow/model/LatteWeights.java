@@ -132,7 +132,21 @@ public final class LatteWeights {
     /** A freshly initialised model: random backbone, generation layers copied from it, zero-initialised gates. */
     public static ParamStore init(LatteConfig c, long seed) {
         ParamStore store = new ParamStore(seed);
+        initInto(c, store, name -> true);
+        return store;
+    }
+
+    /**
+     * Adds the generation weights ({@code gen.*}) to a store that holds a VLM: layers copied from it, the rest
+     * initialised as in {@link #init}. This is how a LaTtE-Flow model is made from a pretrained Qwen2-VL.
+     */
+    public static void addGeneration(LatteConfig c, ParamStore store) {
+        initInto(c, store, name -> name.startsWith("gen."));
+    }
+
+    private static void initInto(LatteConfig c, ParamStore store, java.util.function.Predicate<String> which) {
         specs(c).forEach((name, spec) -> {
+            if (!which.test(name)) return;
             switch (spec.init()) {
                 case "normal" -> store.normal(name, 1 / Math.sqrt(fanIn(spec.shape())), spec.shape());
                 case "zeros" -> store.zeros(name, spec.shape());
@@ -140,6 +154,5 @@ public final class LatteWeights {
                 default -> store.copy(name, spec.copyOf());
             }
         });
-        return store;
     }
 }

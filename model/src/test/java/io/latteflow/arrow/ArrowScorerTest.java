@@ -182,6 +182,40 @@ class ArrowScorerTest {
         }
     }
 
+    @Test
+    void vqaWithAHuggingFaceQwen2VlFolderAnswersImagesOfDifferentSizesInOneBatchAsEachAlone() throws Exception {
+        Path folders = Path.of(ArrowScorerTest.class.getResource("/fixtures/qwen2vl-folders/cases.json").toURI()).getParent();
+        String question = "What is in this picture?";
+        String[] files = {"wide.png", "odd.png", "big.png"};                  // 48x24, 45x30, 100x80
+        Path in = dir.resolve("hf-vqa.arrow"), out = dir.resolve("hf-vqa-out.arrow");
+        write(in, false, new Schema(List.of(hfImage("image"), utf8("question"))), files.length, files.length, i -> {
+            Map<String, Object> m = new HashMap<>();
+            try {
+                m.put("image", Files.readAllBytes(folders.resolve(files[i])));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            m.put("question", question);
+            return m;
+        });
+        try (LatteFlow hf = LatteFlow.load(folders.resolve("tied-bf16-sharded"))) {
+            ScoreResult r = ArrowScorer.builder(hf).mode(ScoreMode.VQA).batchSize(4).maxNewTokens(12).build().score(in, out);
+            assertEquals(3, r.rows());
+            assertEquals(0, r.failedRows());
+            assertEquals(1, r.batches(), "the three sizes share one model call");
+            Table t = read(out);
+            List<String> alone = new ArrayList<>();
+            for (int i = 0; i < files.length; i++) {
+                Map<String, Object> row = t.rows().get(i);
+                assertNull(row.get("error"), files[i]);
+                BufferedImage img = ImageIO.read(folders.resolve(files[i]).toFile());
+                alone.add(hf.answer(VqaRequest.of(img, question).withMaxNewTokens(12)));
+                assertEquals(alone.get(i), row.get("answer"), files[i] + " differs from LatteFlow.answer on it alone");
+            }
+            assertEquals(3, alone.stream().distinct().count(), "the images give different answers: " + alone);
+        }
+    }
+
     static org.apache.arrow.vector.types.pojo.Field Field_binary(String name) {
         return org.apache.arrow.vector.types.pojo.Field.nullable(name, org.apache.arrow.vector.types.pojo.ArrowType.Binary.INSTANCE);
     }

@@ -1,7 +1,9 @@
 package io.latteflow.examples.cli;
 
 import io.latteflow.model.ImageBytes;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.hf.Qwen2VlChat;
 import io.latteflow.model.VqaRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,6 +17,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code latte ask}: visual question answering on one image. */
@@ -39,12 +44,20 @@ public final class AskCommand implements Callable<Integer> {
             description = "Longest answer in tokens (greedy decoding). Default: ${DEFAULT-VALUE}.")
     int maxTokens;
 
+    @Option(names = "--timing", paramLabel = "FILE",
+            description = "Also write a JSON object of timings to FILE: load, prefill (a one-token answer), total and per "
+                    + "generated token seconds, and the answer's token ids (Qwen2-VL chat models; used by "
+                    + "examples/paper-scale/full-size-check.sh).")
+    Path timing;
+
     @Override
     public Integer call() {
         if (maxTokens < 1) throw new ParameterException(spec.commandLine(), "--max-new-tokens must be >= 1, got " + maxTokens);
         BufferedImage img = read(image);
         PrintWriter err = spec.commandLine().getErr();
+        long loadStart = System.nanoTime();
         try (LatteFlow flow = modelOptions.open(err)) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             BufferedImage seen = flow.readableImage(img);
             if (seen.getWidth() != img.getWidth() || seen.getHeight() != img.getHeight()) {
                 err.printf("Resizing %s from %dx%d to the model's %dx%d.%n", image, img.getWidth(), img.getHeight(), seen.getWidth(), seen.getHeight());
@@ -53,7 +66,8 @@ public final class AskCommand implements Callable<Integer> {
             img = seen;
             String answer;
             try {
-                answer = flow.answer(VqaRequest.of(img, question).withMaxNewTokens(maxTokens));
+                answer = timing != null && flow.chat() != null ? timed(flow, img, loadSeconds)
+                        : flow.answer(VqaRequest.of(img, question).withMaxNewTokens(maxTokens));
             } catch (IllegalArgumentException e) {        // a question the model refuses, e.g. beyond its context
                 throw new CliError(e.getMessage(), e);
             }
@@ -63,6 +77,34 @@ public final class AskCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
         }
         return 0;
+    }
+
+    /** Answers through the chat twice (one token, then all) so that prefill and per-token times can be told apart. */
+    private String timed(LatteFlow flow, BufferedImage img, double loadSeconds) {
+        Qwen2VlChat chat = flow.chat();
+        Qwen2VlChat.Prompt prompt = chat.prompt(Qwen2VlChat.question(question), List.of(img));
+        long t0 = System.nanoTime();
+        chat.generate(List.of(prompt), chat.decoding(1, 0, 1), new long[1]);
+        long t1 = System.nanoTime();
+        int[] ids = chat.generate(List.of(prompt), chat.decoding(maxTokens, 0, 1), new long[1])[0];
+        long t2 = System.nanoTime();
+        double prefill = (t1 - t0) / 1e9, total = (t2 - t1) / 1e9;
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("engine", "latte (ND4J/SameDiff, OMP_NUM_THREADS=" + System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")
+                + ", OPENBLAS_CORETYPE=" + System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset") + ")");
+        json.put("prompt_tokens", prompt.ids().length);
+        json.put("load_s", loadSeconds);
+        json.put("prefill_s", prefill);
+        json.put("total_s", total);
+        json.put("new_tokens", ids.length);
+        json.put("ids", ids);
+        json.put("per_token_s", (total - prefill) / Math.max(1, ids.length - 1));
+        try {
+            new ObjectMapper().writeValue(timing.toFile(), json);
+        } catch (IOException e) {
+            throw new CliError("Cannot write --timing file '" + timing + "': " + e.getMessage(), e);
+        }
+        return flow.tokenizer().decode(ids).trim();
     }
 
     /** Largest image {@code ask} decodes, as {@code latte score}'s default: a bigger header is refused before decoding. */

@@ -62,6 +62,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue the interrupted run in --out from its last checkpoint (the other options must match).")
     boolean resume;
 
+    @Option(names = "--init", paramLabel = "DIR",
+            description = "Start from this model's weights, config and tokenizer (e.g. one made by 'latte init-couple') "
+                    + "instead of a fresh --preset model.")
+    Path init;
+
     @Option(names = "--preset", paramLabel = "NAME", defaultValue = "bench",
             description = "Model size: tiny, small, bench, paper. Default: ${DEFAULT-VALUE}.")
     String preset;
@@ -129,8 +134,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        LatteConfig config = config();
         TrainingRun.Plan plan = plan();
+        if (init != null && resume) throw bad("--init starts a new run; --resume continues one: give only one of them");
+        LatteFlow initial = init == null ? null : initialModel();
+        LatteConfig config = initial != null ? initial.config() : config();
         if (!List.of("F32", "F16", "BF16").contains(dtype)) throw bad("--dtype must be F32, F16 or BF16, got " + dtype);
         if ((images == null) == (data == null)) throw bad("Give exactly one of --images DIR and --data SET");
         if (!resume) checkOut();
@@ -148,9 +155,13 @@ public final class TrainCommand implements Callable<Integer> {
         } else {
             if (force) Outputs.deleteTree(out);
             Files.createDirectories(out);
-            Path tokenizer = out.resolve(Checkpoint.TOKENIZER);
-            TokenizerBuilder.writeWordLevel(set.corpus(), config.vocabSize() - 7, tokenizer);
-            run = TrainingRun.start(out, LatteFlow.create(config, seed, tokenizer), plan, set.description());
+            LatteFlow start = initial;
+            if (start == null) {
+                Path tokenizer = out.resolve(Checkpoint.TOKENIZER);
+                TokenizerBuilder.writeWordLevel(set.corpus(), config.vocabSize() - 7, tokenizer);
+                start = LatteFlow.create(config, seed, tokenizer);
+            }
+            run = TrainingRun.start(out, start, plan, set.description());
             err.printf("Training a %s %s model (L=%d, d=%d, K=%d, residual attention %s) on %s.%n",
                     preset, config.variant().name().toLowerCase(), config.numLayers(), config.hiddenSize(), config.groups(),
                     config.residualAttention() ? "on" : "off", set.description());
@@ -240,6 +251,24 @@ public final class TrainCommand implements Callable<Integer> {
             c = c.withVocabSize(vocab);
         }
         return c;
+    }
+
+    /** The --init model; a Qwen2-VL-based one trains its generation path only (the paper's Couple keeps the VLM frozen). */
+    private LatteFlow initialModel() {
+        LatteFlow flow;
+        try {
+            flow = LatteFlow.load(ModelOptions.resolve(init));
+        } catch (IOException e) {
+            throw new CliError("Cannot load --init '" + init + "': " + e.getMessage(), e);
+        }
+        String why = !flow.canGenerate() ? flow.generationRefusal()
+                : flow.chat() != null && plan().understandingSteps() > 0
+                ? "--understanding-steps must be 0 with a model made from Qwen2-VL: its VLM stays as pretrained" : null;
+        if (why != null) {
+            flow.close();
+            throw new CliError(why);
+        }
+        return flow;
     }
 
     private void checkOut() throws IOException {

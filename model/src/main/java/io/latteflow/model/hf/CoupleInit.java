@@ -1,0 +1,68 @@
+package io.latteflow.model.hf;
+
+import io.latteflow.model.LatteConfig;
+import io.latteflow.model.LatteWeights;
+import io.latteflow.model.Variant;
+import io.latteflow.model.io.Checkpoint;
+import io.latteflow.model.nn.ParamStore;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/**
+ * Makes a LaTtE-Flow model from a pretrained Qwen2-VL folder, as the paper does: the VLM's weights kept as they
+ * are, every generation layer a copy of the VLM layer it sits beside (a Couple copies the whole layer; a Blend its
+ * norms and MLP), the generation-only weights (timestep embedder, adaLN modulations, residual-attention gates,
+ * group input projections and heads) initialised as a new model's, so the first step of training starts from a
+ * generation path that computes what the VLM computes. The folder's chat files are kept, so the result answers
+ * questions exactly as the VLM did.
+ *
+ * <pre>{@code
+ * CoupleInit.write(Path.of("Qwen2-VL-2B-Instruct"), Path.of("latte-2b"), new CoupleInit.Settings(Variant.COUPLE, 4, true, 256, 32, 0), "BF16");
+ * }</pre>
+ *
+ * @param groups        K expert groups (must divide the VLM's layer count)
+ * @param genImageSize  side of the images the model will draw
+ * @param latentPatch   pixel patch side of the pixel codec (genImageSize / latentPatch squared latent tokens)
+ */
+public final class CoupleInit {
+    /** What a chat model reads besides weights and tokenizer; copied so that the new model answers as the VLM. */
+    public static final List<String> CHAT_FILES = List.of("chat_template.json", "chat_template.jinja", "tokenizer_config.json",
+            "preprocessor_config.json", "generation_config.json");
+
+    private CoupleInit() {
+    }
+
+    public record Settings(Variant variant, int groups, boolean residualAttention, int genImageSize, int latentPatch, long seed) {
+    }
+
+    /** The LatteConfig of the new model: the VLM's sizes with these generation settings; checked before any weight is read. */
+    public static LatteConfig config(LatteConfig vlm, Settings s) {
+        if (s.groups() < 1 || vlm.numLayers() % s.groups() != 0) {
+            throw new IllegalArgumentException("--groups " + s.groups() + " must divide the VLM's " + vlm.numLayers() + " layers");
+        }
+        return vlm.with("variant", s.variant()).withGroups(s.groups()).withResidualAttention(s.residualAttention())
+                .with("latentPatch", 1).with("genImageSize", s.genImageSize()).with("latentPatch", s.latentPatch());  // each step valid
+    }
+
+    public static LatteConfig write(Path vlmDir, Path out, Settings s, String dtype) throws IOException {
+        Qwen2VlFolder folder = Qwen2VlFolder.read(vlmDir);
+        LatteConfig c = config(folder.config(), s);
+        ChatTemplate.read(vlmDir);                                  // the chat files must be usable before hours of loading
+        ImageProcessor.read(vlmDir, c);
+        ParamStore vlm = Checkpoint.loadVlmWeights(vlmDir, folder.config(), folder.tied());
+        ParamStore store = new ParamStore(s.seed());
+        vlm.all().forEach(store::put);
+        LatteWeights.addGeneration(c, store);
+        Files.createDirectories(out);
+        Checkpoint.save(out, c, store, vlmDir.resolve(Checkpoint.TOKENIZER), dtype);
+        for (String name : CHAT_FILES) {
+            Path file = vlmDir.resolve(name);
+            if (Files.isRegularFile(file)) Files.copy(file, out.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+        return c;
+    }
+}
