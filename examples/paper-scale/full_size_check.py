@@ -72,7 +72,7 @@ def make(out):
     from tokenizers import Tokenizer
     check = Tokenizer.from_file(str(out / "tokenizer.json")).encode("<|im_start|>user<|image_pad|>").ids
     assert check[0] == 151644 and check[-1] == 151655, check
-    tcfg = tiny.tokenizer_config({s: SPECIAL_IDS[s] for s in tiny.SPECIALS}, with_template=False)
+    tcfg = tiny.tokenizer_config(SPECIAL_IDS, with_template=False)     # all 14, or transformers renumbers them
     tcfg["model_max_length"] = 32768
     (out / "tokenizer_config.json").write_text(json.dumps(tcfg, indent=2))
     (out / "chat_template.json").write_text(json.dumps({"chat_template": tiny.CHAT_TEMPLATE}, indent=2))

@@ -23,6 +23,7 @@ import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -227,6 +228,37 @@ class LatteStreamsTest {
         assertEquals(flow.answer(VqaRequest.of(img, "which category?").withMaxNewTokens(16)), answers.get("follow-up").answer,
                 "the follow-up is answered about the session's image");
         assertEquals(flow.answer(VqaRequest.of(img, "what is this?")), answers.get("first").answer);
+    }
+
+    /** A Hugging Face Qwen2-VL folder as downloaded: the model module's fixture (tied, BF16, sharded). */
+    static final Path HF_FOLDERS = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders").toAbsolutePath().normalize();
+
+    @Test
+    void aHuggingFaceQwen2VlFolderAnswersAsInProcessAndDeadLettersGenerationNamingInitCouple() throws Exception {
+        Path folder = HF_FOLDERS.resolve("tied-bf16-sharded");
+        byte[] wide = Files.readAllBytes(HF_FOLDERS.resolve("wide.png"));           // 48x24, read at its own size
+        String question = "What is in this picture?";
+        LatteOptions options = LatteOptions.builder().model(folder.toString()).maxNewTokens(12).build();
+        StreamExecutionEnvironment env = env(1);
+        LatteResults<AnswerResult> answers = LatteStreams.answer(env.fromData(
+                List.of(QuestionRequest.of("ask", "s1", wide, question))), options);
+        answers.results().addSink(new Collect<>());
+        answers.deadLetters().map(d -> "dead " + d.id + ": " + d.reason).addSink(new Collect<>());
+        LatteResults<ImageResult> images = LatteStreams.generate(env.fromData(List.of(ImageRequest.of("draw", "a red apple"))), options);
+        images.results().map(r -> "ok " + r.id).addSink(new Collect<>());
+        images.deadLetters().map(d -> "dead " + d.id + ": " + d.reason).addSink(new Collect<>());
+        env.execute("hf folder");
+
+        Map<String, String> reasons = deadLetters();
+        assertEquals(List.of("draw"), List.copyOf(reasons.keySet()), SEEN.toString());
+        assertTrue(reasons.get("draw").contains("init-couple") && reasons.get("draw").contains("vision-language model only"),
+                reasons.get("draw"));
+        assertEquals(1, RESULTS.size(), RESULTS.toString());
+        try (LatteFlow direct = LatteFlow.load(folder)) {
+            assertEquals(direct.generationRefusal(), reasons.get("draw"), "refused on admission, not after a failed model call");
+            String expected = direct.answer(VqaRequest.of(ImageIO.read(new ByteArrayInputStream(wide)), question).withMaxNewTokens(12));
+            assertEquals(expected, ((AnswerResult) RESULTS.peek()).answer, "the answer LatteFlow gives in-process");
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.VqaRequest;
 import org.dflib.jjava.jupyter.Extension;
 import org.dflib.jjava.jupyter.ExtensionLoader;
 import org.dflib.jjava.jupyter.kernel.display.DisplayData;
@@ -16,6 +17,7 @@ import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.File;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -76,6 +78,35 @@ class BaseKernelMachineryTest {
             assertEquals(2, live.get(live.size() - 1).previews().size(), "the last update shows both pictures");
             assertTrue(live.get(0).previews().isEmpty(), "nothing to preview before the first step");
             assertEquals(2, live.get(1).previews().size(), "4 steps: a preview after every step");
+        }
+    }
+
+    @Test
+    void latteLoadOfAHuggingFaceQwen2VlFolderAnswersAboutAnImageAtItsOwnSize() throws Exception {
+        Path folders = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders");
+        Path hf = folders.resolve("tied-bf16-sharded"), wide = folders.resolve("wide.png");
+        String question = "What is in this picture?";
+        List<Object> shown = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        NotebookOutput out = new NotebookOutput() {
+            public void show(Object value) { shown.add(value); }
+            public LiveDisplay live(Object initial) { return v -> { }; }
+            public void error(String line) { errors.add(line); }
+        };
+        try (LatteSession session = new LatteSession()) {
+            Magics registry = new Magics();
+            LatteNotebook.registerMagics(registry, new LatteMagics(session, out, name -> Optional.empty()));
+            assertInstanceOf(LatteSession.LoadedModel.class, registry.applyLineMagic("latte", List.of("load", hf.toString())), errors.toString());
+            Object answer = registry.applyLineMagic("latte", List.of("ask", wide.toString(), question));
+            assertEquals(List.of(), errors);
+            Answer a = assertInstanceOf(Answer.class, answer);
+            assertSame(a, shown.get(shown.size() - 1));
+            assertEquals(48, a.image().getWidth(), "the model looked at the 48x24 image unresized");
+            assertEquals(24, a.image().getHeight(), "the model looked at the 48x24 image unresized");
+            try (LatteFlow direct = LatteFlow.load(hf)) {
+                assertEquals(direct.answer(VqaRequest.of(ImageIO.read(wide.toFile()), question)), a.answer(),
+                        "the answer LatteFlow gives in-process");
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,6 +217,35 @@ class LatteFlowSqlModelTest {
 
         assertEquals(1, rows.size());
         assertFailed(rows.get(0).getField("image"), (String) rows.get(0).getField("error"), "prompt is null");
+    }
+
+    @Test
+    void aHuggingFaceQwen2VlFolderAsCheckpointAnswersAsInProcessAndRefusesGenerationInTheErrorColumn() throws Exception {
+        Path folders = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders").toAbsolutePath().normalize();
+        Path hf = folders.resolve("tied-bf16-sharded");
+        byte[] wide = Files.readAllBytes(folders.resolve("wide.png"));            // 48x24, read at its own size
+        String question = "What is in this picture?";
+        TableEnvironment env = tableEnv();
+        photos(env, row(1, wide, question));
+        env.executeSql("CREATE TEMPORARY MODEL reader INPUT (image BYTES, question STRING) OUTPUT (answer STRING, error STRING)"
+                + " WITH ('provider' = 'latte-flow', 'checkpoint' = '" + hf + "', 'task' = 'vqa', 'max-new-tokens' = '12')");
+        env.executeSql("CREATE TEMPORARY VIEW prompts AS SELECT * FROM (VALUES ('red apple')) AS t(prompt)");
+        env.executeSql("CREATE TEMPORARY MODEL painter INPUT (prompt STRING) OUTPUT (image BYTES, error STRING)"
+                + " WITH ('provider' = 'latte-flow', 'checkpoint' = '" + hf + "', 'task' = 'generate')");
+
+        List<Row> answers = collect(env, "SELECT id, answer, error FROM ML_PREDICT(TABLE photos, MODEL reader,"
+                + " DESCRIPTOR(image, question))");
+        List<Row> drawn = collect(env, "SELECT prompt, image, error FROM ML_PREDICT(TABLE prompts, MODEL painter,"
+                + " DESCRIPTOR(prompt))");
+
+        assertEquals(1, answers.size());
+        assertNull(answers.get(0).getField("error"));
+        try (LatteFlow folder = LatteFlow.load(hf)) {
+            String expected = folder.answer(VqaRequest.of(ImageIO.read(new ByteArrayInputStream(wide)), question).withMaxNewTokens(12));
+            assertEquals(expected, answers.get(0).getField("answer"), "the answer LatteFlow gives in-process");
+        }
+        assertEquals(1, drawn.size());
+        assertFailed(drawn.get(0).getField("image"), (String) drawn.get(0).getField("error"), "init-couple");
     }
 
     @Test
