@@ -173,6 +173,28 @@ class LatteCliTest {
     }
 
     @Test
+    void initCoupleMakesAModelThatDrawsAndAnswersAsTheVlmAndRefusesGroupsThatDoNotDivideTheLayers(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("couple"), png = tmp.resolve("drawn.png"), wide = HF_FOLDERS.resolve("wide.png");
+        Run bad = latte("init-couple", "--vlm", HF_TIED.toString(), "--out", tmp.resolve("bad").toString(), "--groups", "3");
+        assertEquals(2, bad.exit(), bad.err());
+        assertEquals(1, bad.err().lines().count(), bad.err());
+        assertTrue(bad.err().contains("--groups 3 must divide the VLM's 2 layers"), bad.err());
+        Run notHf = latte("init-couple", "--vlm", tmp.toString(), "--out", tmp.resolve("x").toString());
+        assertEquals(2, notHf.exit(), notHf.err());
+
+        Run init = latte("init-couple", "--vlm", HF_TIED.toString(), "--out", out.toString(), "--groups", "2",
+                "--gen-image-size", "16", "--latent-patch", "4", "--dtype", "F32");
+        assertEquals(0, init.exit(), init.err());
+        Run gen = latte("generate", "--model", out.toString(), "--prompt", "a red square", "--steps", "2", "--out", png.toString());
+        assertEquals(0, gen.exit(), gen.err());
+        assertEquals(16, ImageIO.read(png.toFile()).getWidth());
+        Run vlm = latte("ask", "--model", HF_TIED.toString(), "--image", wide.toString(), "--question", "What is it?");
+        Run couple = latte("ask", "--model", out.toString(), "--image", wide.toString(), "--question", "What is it?");
+        assertEquals(0, couple.exit(), couple.err());
+        assertEquals(vlm.out(), couple.out(), "the Couple answers as the VLM it was made from");
+    }
+
+    @Test
     void askOnAHuggingFaceFolderRejectsADecompressionBombBeforeDecoding() throws Exception {
         Path bomb = dir.resolve("bomb.png");
         Files.write(bomb, pngBomb(100_000, 100_000));

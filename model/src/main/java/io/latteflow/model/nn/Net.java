@@ -3,6 +3,7 @@ package io.latteflow.model.nn;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -29,6 +30,11 @@ public final class Net {
 
     public Net(ParamStore params) {
         this.params = params;
+        // SameDiff's default holder (ThreadSafeArrayHolder) keeps a DeviceLocalNDArray copy of every variable it is
+        // given: each graph held a second copy of its weights, 17.6 GB for Qwen2-VL-2B's prefill and decode graphs
+        // (issue 16). A plain holder binds the ParamStore's arrays themselves; graphs are fully built (synchronized)
+        // before any thread runs them, after which the holder is only read.
+        sd.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
     }
 
     public ParamStore params() {
