@@ -109,6 +109,7 @@ def hf(model_dir, image, question, max_new_tokens, json_out):
     inputs = processor(text=[prompt], images=[Image.open(image).convert("RGB")], return_tensors="pt")
     n = inputs["input_ids"].shape[1]
     with torch.no_grad():
+        model.generate(**inputs, max_new_tokens=1, do_sample=False)          # warm-up, as latte ask --timing does
         t0 = time.time()
         model.generate(**inputs, max_new_tokens=1, do_sample=False)
         first = time.time() - t0

@@ -16,11 +16,13 @@ import java.util.Map;
  * long perStep = info.activeParamsPerStep();
  * }</pre>
  */
-public record ModelInfo(String source, LatteConfig config, long totalParams, long activeParamsPerStep, String backend) {
+public record ModelInfo(String source, LatteConfig config, long totalParams, long activeParamsPerStep, String backend,
+                        boolean draws, boolean qwenChat) {
 
     public static ModelInfo of(LatteFlow flow, String source) {
         String backend = Nd4j.getBackend().getClass().getSimpleName() + ", " + Nd4j.dataType().name().toLowerCase();
-        return new ModelInfo(source, flow.config(), flow.model().params().count(n -> true), flow.model().activeParamsPerStep(), backend);
+        return new ModelInfo(source, flow.config(), flow.model().params().count(n -> true), flow.model().activeParamsPerStep(), backend,
+                flow.canGenerate(), flow.chat() != null);
     }
 
     public Map<String, Object> summary() {
@@ -28,10 +30,15 @@ public record ModelInfo(String source, LatteConfig config, long totalParams, lon
         rows.put("model", source);
         rows.put("backend", backend);
         rows.put("parameters", String.format("%,d", totalParams));
-        rows.put("active parameters per step", String.format("%,d (%d of %d layers: one of %d expert groups)",
-                activeParamsPerStep, config.layersPerGroup(), config.numLayers(), config.groups()));
-        rows.put("image", config.genImageSize() + "x" + config.genImageSize() + " generated, " + config.imageSize() + "x" + config.imageSize() + " read");
-        rows.put("defaults", "steps " + config.defaultSteps() + ", cfg " + config.defaultCfg());
+        String read = qwenChat ? "images read at their own size (Qwen2-VL processor)" : config.imageSize() + "x" + config.imageSize() + " read";
+        if (draws) {
+            rows.put("active parameters per step", String.format("%,d (%d of %d layers: one of %d expert groups)",
+                    activeParamsPerStep, config.layersPerGroup(), config.numLayers(), config.groups()));
+            rows.put("image", config.genImageSize() + "x" + config.genImageSize() + " generated, " + read);
+            rows.put("defaults", "steps " + config.defaultSteps() + ", cfg " + config.defaultCfg());
+        } else {
+            rows.put("image", read + "; answers only (make a drawing model with latte init-couple)");
+        }
         return rows;
     }
 

@@ -306,17 +306,26 @@ public final class VisionLanguageModel {
         Net net = new Net(params);
         int dh = c.headDim();
         SDVariable x = net.input("embeds", -1, -1, c.hiddenSize());
-        SDVariable cos = net.input("cos", -1, 1, -1, dh), sin = net.input("sin", -1, 1, -1, dh);
-        SDVariable mask = net.input("mask", -1, 1, -1, -1);
+        decoderStack(net, x, net.input("cos", -1, 1, -1, dh), net.input("sin", -1, 1, -1, dh), net.input("mask", -1, 1, -1, -1), false);
+        embeddedPrefill = net;
+        return net;
+    }
+
+    /**
+     * Every decoder layer over x, each layer's keys and values as outputs k0, v0, ... and the final normed states as
+     * "hidden"; with {@code cached}, each layer also reads the earlier tokens' keys and values from inputs pk0, pv0, ...
+     */
+    private void decoderStack(Net net, SDVariable x, SDVariable cos, SDVariable sin, SDVariable mask, boolean cached) {
+        int dh = c.headDim();
         for (int l = 0; l < c.numLayers(); l++) {
-            TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, null, null);
+            SDVariable pk = cached ? net.input("pk" + l, -1, c.numKvHeads(), -1, dh) : null;
+            SDVariable pv = cached ? net.input("pv" + l, -1, c.numKvHeads(), -1, dh) : null;
+            TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, pk, pv);
             x = o.hidden();
             net.sd.identity("k" + l, o.keys());
             net.sd.identity("v" + l, o.values());
         }
         net.rmsNorm(x, "model.norm.weight", c.rmsNormEps()).rename("hidden");
-        embeddedPrefill = net;
-        return net;
     }
 
     private synchronized Net visionGraph() {
@@ -335,16 +344,7 @@ public final class VisionLanguageModel {
         Net net = new Net(params);
         int dh = c.headDim();
         SDVariable x = TextDecoder.embed(net, net.intInput("ids", -1, 1), false);
-        SDVariable cos = net.input("cos", -1, 1, 1, dh), sin = net.input("sin", -1, 1, 1, dh);
-        SDVariable mask = net.input("mask", -1, 1, 1, -1);
-        for (int l = 0; l < c.numLayers(); l++) {
-            SDVariable pk = net.input("pk" + l, -1, c.numKvHeads(), -1, dh), pv = net.input("pv" + l, -1, c.numKvHeads(), -1, dh);
-            TextDecoder.LayerOut o = TextDecoder.layer(net, c, l, x, cos, sin, mask, pk, pv);
-            x = o.hidden();
-            net.sd.identity("k" + l, o.keys());
-            net.sd.identity("v" + l, o.values());
-        }
-        net.rmsNorm(x, "model.norm.weight", c.rmsNormEps()).rename("hidden");
+        decoderStack(net, x, net.input("cos", -1, 1, 1, dh), net.input("sin", -1, 1, 1, dh), net.input("mask", -1, 1, 1, -1), true);
         decode = net;
         return decode;
     }

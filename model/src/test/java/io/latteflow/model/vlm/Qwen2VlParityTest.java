@@ -57,10 +57,12 @@ class Qwen2VlParityTest {
     private static PromptBatch batch;
     private static VisionLanguageModel.Prefill prefill;
     private static Set<String> fixtureNames;
+    private static java.net.URI URI_OF_CONFIG;
 
     @BeforeAll
     static void runBothSides() throws Exception {
-        Path dir = Path.of(Qwen2VlParityTest.class.getResource(DIR + "config.json").toURI()).getParent();
+        URI_OF_CONFIG = Qwen2VlParityTest.class.getResource(DIR + "config.json").toURI();
+        Path dir = Path.of(URI_OF_CONFIG).getParent();
         expected = readAll(dir.resolve("expected.safetensors"));
         int imageSize = Math.round(expected.get("image_grid_thw").getFloat(0, 1)) * new ObjectMapper()
                 .readTree(dir.resolve("config.json").toFile()).get("vision_config").get("patch_size").asInt();
@@ -79,27 +81,11 @@ class Qwen2VlParityTest {
         prefill = new VisionLanguageModel(c, params).prefill(batch, ourPatches);
     }
 
-    /** The LatteConfig that mirrors the HF config.json (the generation fields keep their tiny defaults). */
-    private static LatteConfig configFrom(JsonNode hf, int imageSize) {
+    /** The LatteConfig that the product reads from the HF folder, reading the fixture's square images. */
+    private static LatteConfig configFrom(JsonNode hf, int imageSize) throws IOException {
         JsonNode t = hf.get("text_config"), v = hf.get("vision_config");
-        LatteConfig cfg = LatteConfig.tiny()
-                .with("vocabSize", t.get("vocab_size").asInt())
-                .with("hiddenSize", t.get("hidden_size").asInt())
-                .with("numHeads", t.get("num_attention_heads").asInt())
-                .with("numKvHeads", t.get("num_key_value_heads").asInt())
-                .with("intermediateSize", t.get("intermediate_size").asInt())
-                .with("ropeTheta", t.get("rope_parameters").get("rope_theta").asDouble())
-                .with("rmsNormEps", t.get("rms_norm_eps").asDouble())
-                .with("visionHidden", v.get("embed_dim").asInt())
-                .with("visionHeads", v.get("num_heads").asInt())
-                .with("visionMlpRatio", v.get("mlp_ratio").asInt())
-                .with("patchSize", v.get("patch_size").asInt())
-                .with("temporalPatchSize", v.get("temporal_patch_size").asInt())
-                .with("spatialMergeSize", v.get("spatial_merge_size").asInt())
-                .with("imageSize", imageSize)
-                .with("visionDepth", v.get("depth").asInt())
-                .withGroups(1)
-                .with("numLayers", t.get("num_hidden_layers").asInt());
+        Path dir = Path.of(URI_OF_CONFIG).getParent();
+        LatteConfig cfg = io.latteflow.model.hf.Qwen2VlFolder.read(dir).config().with("imageSize", imageSize);
         // Things our model hard-codes; the fixture must agree with them or the comparison is meaningless.
         assertTrue(hf.get("tie_word_embeddings").asBoolean(), "our LM head is the tied embedding");
         assertEquals("silu", t.get("hidden_act").asText());
