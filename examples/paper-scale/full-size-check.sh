@@ -39,7 +39,7 @@ OMP_NUM_THREADS="$THREADS" /usr/bin/time -v -o "$OUT/hf.time" "$VENV/bin/python"
 # ND4J allocates off the Java heap; JavaCPP's default cap is the heap size, far below a 2.2 B-parameter model in F32.
 # The cap is also where JavaCPP collects dead temporaries, so it must not be 0 (unlimited).
 OMP_NUM_THREADS="$THREADS" OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SKYLAKEX}" \
-  LATTE_JAVA_OPTS="${LATTE_JAVA_OPTS:--Xmx2g -Dorg.bytedeco.javacpp.maxbytes=10G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G}" \
+  LATTE_JAVA_OPTS="${LATTE_JAVA_OPTS:--Xmx1g -Dorg.bytedeco.javacpp.maxbytes=9500M -Dorg.bytedeco.javacpp.maxphysicalbytes=15G}" \
   /usr/bin/time -v -o "$OUT/latte.time" "$ROOT/latte" ask --model "$MODEL" --image "$OUT/test-image.png" \
   --question "$QUESTION" --max-new-tokens "$N" --timing "$OUT/latte.json" >&2
 
