@@ -1,0 +1,5 @@
+/**
+ * Files: safetensors (read and write, memory-mapped, bounds-checked), checkpoint directories and tokenizers.
+ * Public API.
+ */
+package io.latteflow.model.io;
