@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code latte demo} end to end: a real embedded Flink job, FileSink output, contact sheet. */
-class DemoCommandTest {
+class DemoCommandITCase {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

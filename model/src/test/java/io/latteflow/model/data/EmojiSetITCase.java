@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Against the real files {@code data/fetch.sh} downloads: a missing data folder fails here with the
  * {@link DataException} message (run {@code ./latte data fetch}); it is never skipped.
  */
-class EmojiSetTest {
+class EmojiSetITCase {
     /** emoji-datasource 16.0.0: 1911 base emoji plus 1875 skin-tone variants, every one drawn in both styles. */
     static final int IMAGES = 3786, BASE = 1911;
 

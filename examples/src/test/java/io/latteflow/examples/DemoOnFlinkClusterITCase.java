@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code latte demo --cluster}: the same streaming demo submitted over REST to a standalone Flink session cluster of
  * separate JVMs on 127.0.0.1 (a JobManager and a TaskManager started from the Flink jars on the class path).
  */
-class DemoOnFlinkClusterTest {
+class DemoOnFlinkClusterITCase {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

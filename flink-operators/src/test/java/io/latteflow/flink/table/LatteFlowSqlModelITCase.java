@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code CREATE MODEL ... WITH ('provider' = 'latte-flow')} and {@code ML_PREDICT} in a real Flink table
  * environment (its own in-process MiniCluster) with a tiny, untrained checkpoint.
  */
-class LatteFlowSqlModelTest {
+class LatteFlowSqlModelITCase {
     private static final int STEPS = 2;
     private static final long SEED = 7;
 

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Captions built from the real fetched metadata; a missing data folder fails with the DataException message. */
-class EmojiCaptionsTest {
+class EmojiCaptionsITCase {
     static EmojiSet google, twitter;
 
     @BeforeAll

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * examples/batch/score_with_pyarrow.py, the scorer scores them, and the same script reads the outputs back with
  * pyarrow and pandas and checks every row. Skipped only when no python3 with a working venv module exists.
  */
-class PyArrowRoundTripTest {
+class PyArrowRoundTripITCase {
     static final Path SCRIPT = Path.of("..", "examples", "batch", "score_with_pyarrow.py").toAbsolutePath().normalize();
     static final Path VENV = Path.of("target", "pyarrow-venv").toAbsolutePath();
 

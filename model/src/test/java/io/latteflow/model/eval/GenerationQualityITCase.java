@@ -3,7 +3,7 @@ package io.latteflow.model.eval;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.data.FashionMnist;
-import io.latteflow.model.data.FashionMnistTest;
+import io.latteflow.model.data.TestData;
 import io.latteflow.model.data.LabeledImages;
 import io.latteflow.model.data.Split;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,15 +18,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The measurements of the results report, on the real test set and the shipped classifier. */
-class GenerationQualityTest {
+class GenerationQualityITCase {
     private static Classifier classifier;
     private static LabeledImages test;
     private static GenerationQuality quality;
 
     @BeforeAll
     static void load() throws IOException {
-        classifier = Classifier.load(FashionMnistTest.repoRoot().resolve("models/fashion-classifier"));
-        test = FashionMnist.load(FashionMnistTest.dataRoot(), Split.TEST);
+        classifier = Classifier.load(TestData.repoRoot().resolve("models/fashion-classifier"));
+        test = FashionMnist.load(TestData.dataRoot(), Split.TEST);
         quality = new GenerationQuality(classifier, test);
     }
 
@@ -40,7 +40,7 @@ class GenerationQualityTest {
 
     @Test
     void realTrainingImagesAreCloseButNotIdenticalToTheTestSet() {
-        GenerationQuality.Result r = quality.real(FashionMnist.load(FashionMnistTest.dataRoot(), Split.TRAIN), 2000);
+        GenerationQuality.Result r = quality.real(FashionMnist.load(TestData.dataRoot(), Split.TRAIN), 2000);
         assertEquals(2000, r.samples());
         assertTrue(r.fid() > 0 && r.fid() < 5, "train vs test FID " + r.fid());
     }

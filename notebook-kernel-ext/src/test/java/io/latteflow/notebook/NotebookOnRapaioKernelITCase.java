@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code LatteNotebook.installRapaio()} and uses the plain Java API; rapaio draws the values through
  * {@code LatteDisplayProvider}.
  */
-class NotebookOnRapaioKernelTest {
+class NotebookOnRapaioKernelITCase {
     private static final Path WORK = Path.of("target", "notebook-rapaio-it").toAbsolutePath();
     private static final Path EXT = Path.of(System.getProperty("latte.kernel.classpath")).toAbsolutePath().getParent();
     private static Path model;

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code latte eval fashion} measures a model through the real classifier and data; {@code latte results} renders the report. */
-class EvalAndResultsTest {
+class EvalAndResultsITCase {
     @TempDir
     Path dir;
 

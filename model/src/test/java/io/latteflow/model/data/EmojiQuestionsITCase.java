@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Questions built from the real fetched metadata; a missing data folder fails with the DataException message. */
-class EmojiQuestionsTest {
+class EmojiQuestionsITCase {
     static EmojiSet google;
     static final EmojiQuestions QUESTIONS = new EmojiQuestions(0, 32);
 

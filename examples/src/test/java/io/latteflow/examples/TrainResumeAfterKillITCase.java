@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code latte train} killed with SIGKILL in a separate JVM, then resumed, ends exactly like an unbroken run. */
-class TrainResumeAfterKillTest {
+class TrainResumeAfterKillITCase {
 
     @Test
     void trainingKilledWithSigkillAndResumedMatchesAnUnbrokenRunBitForBit(@TempDir Path dir) throws Exception {

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * (JShellKernel, on jupyter-jvm-basekernel), exactly as examples/notebooks/run-headless.sh does, and reads the
  * executed notebook back.
  */
-class NotebookThroughJupyterTest {
+class NotebookThroughJupyterITCase {
     private static final Path WORK = Path.of("target", "notebook-it").toAbsolutePath();
     private static Path model;
 

@@ -18,31 +18,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Against the real files; without them every test here fails (never skips) and says how to fetch them. */
-public class FashionMnistTest {
+public class FashionMnistITCase {
     private static LabeledImages train, test;
-
-    /** The repository root: the nearest folder up from the working directory (model/ under Maven) holding mvnw. */
-    public static Path repoRoot() {
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("mvnw")) && Files.isDirectory(p.resolve("model"))) return p;
-        }
-        throw new IllegalStateException("no repository root (a folder with mvnw and model/) above " + Path.of("").toAbsolutePath());
-    }
-
-    /** $LATTE_DATA, else the repository's data/ (tests run in model/, where ./data is not). */
-    public static Path dataRoot() {
-        String env = System.getenv(DataRoot.ENV);
-        Path root = env == null || env.isBlank() ? repoRoot().resolve("data") : Path.of(env);
-        if (!Files.isDirectory(root.resolve(FashionMnist.FOLDER)) || !Files.isDirectory(root.resolve(Mnist.FOLDER))) {
-            throw new AssertionError("the MNIST data sets are not in " + root + "; run `" + DataException.FETCH_COMMAND + "` first");
-        }
-        return root;
-    }
 
     @BeforeAll
     static void load() {
-        train = FashionMnist.load(dataRoot(), Split.TRAIN);
-        test = FashionMnist.load(dataRoot(), Split.TEST);
+        train = FashionMnist.load(TestData.dataRoot(), Split.TRAIN);
+        test = FashionMnist.load(TestData.dataRoot(), Split.TEST);
     }
 
     @Test
@@ -115,7 +97,7 @@ public class FashionMnistTest {
 
     @Test
     void mnist() {
-        LabeledImages mtrain = Mnist.load(dataRoot(), Split.TRAIN), mtest = Mnist.load(dataRoot(), Split.TEST);
+        LabeledImages mtrain = Mnist.load(TestData.dataRoot(), Split.TRAIN), mtest = Mnist.load(TestData.dataRoot(), Split.TEST);
         assertEquals(60000, mtrain.size());
         assertEquals(10000, mtest.size());
         assertEquals(5, mtrain.label(0));
@@ -140,7 +122,7 @@ public class FashionMnistTest {
     void corruptFileInAPlausibleFolderIsNamed(@TempDir Path root) throws Exception {
         Path dir = Files.createDirectories(root.resolve(FashionMnist.FOLDER));
         Files.writeString(root.resolve(".complete-" + FashionMnist.FOLDER), "ok");
-        Path real = dataRoot().resolve(FashionMnist.FOLDER);
+        Path real = TestData.dataRoot().resolve(FashionMnist.FOLDER);
         for (String f : List.of("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")) Files.copy(real.resolve(f), dir.resolve(f));
         // The labels of the training split paired with the test images: counts disagree.
         Files.copy(real.resolve("train-labels-idx1-ubyte.gz"), dir.resolve("t10k-labels-idx1-ubyte.gz"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -2,7 +2,7 @@ package io.latteflow.model.eval;
 
 import io.latteflow.model.Images;
 import io.latteflow.model.data.FashionMnist;
-import io.latteflow.model.data.FashionMnistTest;
+import io.latteflow.model.data.TestData;
 import io.latteflow.model.data.LabeledImages;
 import io.latteflow.model.data.Mnist;
 import io.latteflow.model.data.Split;
@@ -25,15 +25,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The shipped checkpoint, models/fashion-classifier, against the real Fashion-MNIST test set. */
-class ClassifierTest {
+class ClassifierITCase {
     private static Classifier classifier;
     private static LabeledImages test;
     private static INDArray probs;
 
     @BeforeAll
     static void load() throws IOException {
-        classifier = Classifier.load(FashionMnistTest.repoRoot().resolve("models/fashion-classifier"));
-        test = FashionMnist.load(FashionMnistTest.dataRoot(), Split.TEST);
+        classifier = Classifier.load(TestData.repoRoot().resolve("models/fashion-classifier"));
+        test = FashionMnist.load(TestData.dataRoot(), Split.TEST);
         probs = classifier.predict(test.toArray(0, test.size()));     // the one full pass most tests share
     }
 
@@ -82,7 +82,7 @@ class ClassifierTest {
     @Test
     void fidSeparatesDataSets() {
         INDArray a = classifier.features(test.toArray(0, 2000)), b = classifier.features(test.toArray(2000, 4000));
-        INDArray digits = classifier.features(Mnist.load(FashionMnistTest.dataRoot(), Split.TEST).toArray(0, 2000));
+        INDArray digits = classifier.features(Mnist.load(TestData.dataRoot(), Split.TEST).toArray(0, 2000));
         double same = Fid.distance(a, b), other = Fid.distance(a, digits);
         assertTrue(same * 10 < other, "FID fashion/fashion " + same + " vs fashion/digits " + other);
     }

@@ -35,12 +35,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The multi-process version of {@link FailoverExactlyOnceTest}: a standalone Flink cluster of separate JVMs on
+ * The multi-process version of {@link FailoverExactlyOnceITCase}: a standalone Flink cluster of separate JVMs on
  * 127.0.0.1 (one JobManager, two TaskManagers with one slot each), a job submitted over REST, one TaskManager
  * process SIGKILLed mid-stream and a replacement started. The exactly-once FileSink output has every request once,
  * the job restarted, and the pictures drawn in the TaskManagers equal direct model calls in this JVM.
  */
-class ProcessClusterFailoverTest {
+class ProcessClusterFailoverITCase {
     static final int REQUESTS = 200;
     /** Per record and source subtask: 2 subtasks make about 40 requests/s, so the stream lasts about 5 s at most speed. */
     static final long SOURCE_PAUSE_MS = 50;
@@ -204,7 +204,7 @@ class ProcessClusterFailoverTest {
         }
     }
 
-    /** Here, not FailoverExactlyOnceTest's: the TaskManagers would load that class, MiniCluster field and all. */
+    /** Here, not FailoverExactlyOnceITCase's: the TaskManagers would load that class, MiniCluster field and all. */
     static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     }
