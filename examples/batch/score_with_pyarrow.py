@@ -133,7 +133,7 @@ def check(output, input_path, mode):
             src = source.slice(i, 1).to_pylist()[0]
             bad = src["prompt"] is None or (src["steps"] is not None and not 1 <= src["steps"] <= 1000)
             if bad:
-                want = "prompt is null" if src["prompt"] is None else "steps must be in [1, 1000]"
+                want = "prompt is null" if src["prompt"] is None else "steps 0 is outside [1, 1000]"
                 assert row["error"] and row["error"].startswith(want), (i, row["error"])
                 assert row["image"] is None and row["latency_ms"] is None, i
             else:

@@ -114,7 +114,7 @@ class LatteCliTest {
     }
 
     /** The Hugging Face Qwen2-VL fixture folders of the model module, as downloaded (tied BF16 sharded). */
-    static final Path HF_FOLDERS = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders");
+    static final Path HF_FOLDERS = Path.of("../model/core/src/test/resources/fixtures/qwen2vl-folders");
     static final Path HF_TIED = HF_FOLDERS.resolve("tied-bf16-sharded");
 
     /** HF's greedy answer of fixture case {@code name}, decoded without the eos it may end on. */
@@ -207,7 +207,9 @@ class LatteCliTest {
 
     @Test
     void askOnAHuggingFaceFolderRefusesAQuestionBeyondItsContextLimit() {
-        String question = "what is this picture showing ".repeat(120).trim();      // 600 words, 512 positions
+        // Within the 500-character limit of every front door, but each of these characters is three byte-level
+        // tokens: about 1,200 tokens against the folder's 512 positions.
+        String question = "語".repeat(400);
         Run r = latte("ask", "--model", HF_TIED.toString(), "--image", HF_FOLDERS.resolve("wide.png").toString(),
                 "--question", question);
         assertEquals(2, r.exit(), r.err());
@@ -325,6 +327,21 @@ class LatteCliTest {
             assertNotEquals(0, r.exit(), String.join(" ", bad));
             assertTrue(r.err().contains(bad[0]), r.err());
         }
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void generateRefusesWhatEveryFrontDoorRefusesWithTheCoresWords(@TempDir Path tmp) {
+        Path out = tmp.resolve("x.png");
+        Run steps = latte("generate", "--preset", "tiny", "--prompt", "a", "--steps", "5000", "--out", out.toString());
+        assertEquals(2, steps.exit(), steps.err());
+        assertTrue(steps.err().contains("steps 5000 is outside [1, 1000]"), steps.err());
+        Run guidance = latte("generate", "--preset", "tiny", "--prompt", "a", "--cfg", "1e30", "--out", out.toString());
+        assertEquals(2, guidance.exit(), guidance.err());
+        assertTrue(guidance.err().contains("guidance 1.0E30 is outside [0, 50.0]"), guidance.err());
+        Run empty = latte("generate", "--preset", "tiny", "--prompt", " ", "--out", out.toString());
+        assertEquals(2, empty.exit(), empty.err());
+        assertTrue(empty.err().contains("prompt is empty"), empty.err());
         assertFalse(Files.exists(out));
     }
 

@@ -47,7 +47,8 @@ final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
     @Override
     QuestionRequest admit(QuestionRequest r, LatteOptions o, LatteFlow flow) throws Refused {
         if (r.id == null) throw new Refused("id is null");
-        require(r.question, "question", o.maxPromptChars());
+        String why = o.limits().questionRefusal(r.question);
+        if (why != null) throw new Refused(why);
         byte[] image = r.image;
         try {
             if (image == null) {

@@ -53,15 +53,10 @@ final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
     ImageRequest admit(ImageRequest r, LatteOptions o, LatteFlow flow) throws Refused {
         if (r.id == null) throw new Refused("id is null");
         if (!flow.canGenerate()) throw new Refused(flow.generationRefusal());
-        require(r.prompt, "prompt", o.maxPromptChars());
+        String why = o.limits().generationRefusal(r.prompt, r.steps, r.guidance);
+        if (why != null) throw new Refused(why);
         int tokens = flow.captionContext(r.prompt).length, max = flow.config().maxContextTokens();
         if (tokens > max) throw new Refused("prompt is " + tokens + " tokens long, more than the model's " + max);
-        if (r.steps != null && (r.steps < 1 || r.steps > o.maxSteps())) {
-            throw new Refused("steps " + r.steps + " is outside [1, " + o.maxSteps() + "] (latte.max-steps)");
-        }
-        if (r.guidance != null && !(r.guidance >= 0 && r.guidance <= o.maxGuidance())) {
-            throw new Refused("guidance " + r.guidance + " is outside [0, " + o.maxGuidance() + "] (latte.max-guidance)");
-        }
         return withKeyDefaults(r);
     }
 

@@ -1,5 +1,6 @@
 package io.latteflow.flink;
 
+import io.latteflow.model.RequestLimits;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.Configuration;
@@ -37,16 +38,16 @@ public final class LatteOptions implements Serializable {
             .withDescription("How image requests share model calls. STATIC: a batch is sampled from noise to image before the next "
                     + "batch starts. CONTINUOUS: every model call runs one expert group on all images in flight whose current step "
                     + "it owns (at most max-batch-size), and new requests join at the next call. Questions are always batched statically.");
-    public static final ConfigOption<Integer> MAX_PROMPT_CHARS = ConfigOptions.key("latte.max-prompt-chars").intType().defaultValue(500)
+    public static final ConfigOption<Integer> MAX_PROMPT_CHARS = ConfigOptions.key("latte.max-prompt-chars").intType().defaultValue(RequestLimits.DEFAULTS.maxPromptChars())
             .withDescription("Longest prompt or question accepted (characters); longer ones go to the dead-letter output.");
-    public static final ConfigOption<Integer> MAX_STEPS = ConfigOptions.key("latte.max-steps").intType().defaultValue(200)
+    public static final ConfigOption<Integer> MAX_STEPS = ConfigOptions.key("latte.max-steps").intType().defaultValue(RequestLimits.DEFAULTS.maxSteps())
             .withDescription("Most Euler steps a request may ask for.");
-    public static final ConfigOption<Double> MAX_GUIDANCE = ConfigOptions.key("latte.max-guidance").doubleType().defaultValue(50.0)
+    public static final ConfigOption<Double> MAX_GUIDANCE = ConfigOptions.key("latte.max-guidance").doubleType().defaultValue(RequestLimits.DEFAULTS.maxGuidance())
             .withDescription("Largest classifier-free guidance scale a request may ask for.");
     public static final ConfigOption<Integer> MAX_IMAGE_BYTES = ConfigOptions.key("latte.max-image-bytes").intType()
             .defaultValue(8 * 1024 * 1024).withDescription("Largest encoded image accepted in a VQA request (bytes).");
     public static final ConfigOption<Long> MAX_IMAGE_PIXELS = ConfigOptions.key("latte.max-image-pixels").longType()
-            .defaultValue(16_000_000L)
+            .defaultValue(RequestLimits.DEFAULTS.maxImagePixels())
             .withDescription("Largest declared image (width x height) decoded; checked in the header, before decoding.");
     public static final ConfigOption<Integer> CONTEXT_CACHE_SIZE = ConfigOptions.key("latte.context-cache-size").intType()
             .defaultValue(256)
@@ -107,6 +108,11 @@ public final class LatteOptions implements Serializable {
     public Duration maxBatchDelay() { return conf.get(MAX_BATCH_DELAY); }
     public Batching batching() { return conf.get(BATCHING); }
     public int maxPromptChars() { return conf.get(MAX_PROMPT_CHARS); }
+    /** These options' request limits, applied with the core's words (issue 17). */
+    public RequestLimits limits() {
+        return new RequestLimits(maxSteps(), maxGuidance(), maxPromptChars(), maxImagePixels(),
+                Math.max(maxNewTokens(), RequestLimits.DEFAULTS.maxNewTokens()));
+    }
     public int maxSteps() { return conf.get(MAX_STEPS); }
     public double maxGuidance() { return conf.get(MAX_GUIDANCE); }
     public int maxImageBytes() { return conf.get(MAX_IMAGE_BYTES); }

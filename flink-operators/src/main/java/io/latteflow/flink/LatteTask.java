@@ -46,13 +46,4 @@ abstract class LatteTask<IN, OUT> implements Serializable {
 
     /** Fills in how the result was served. */
     abstract void served(OUT result, int batchSize, double latencyMs);
-
-    static String require(String text, String what, int maxChars) throws Refused {
-        if (text == null) throw new Refused(what + " is null");
-        if (text.isBlank()) throw new Refused(what + " is empty");
-        if (text.length() > maxChars) {
-            throw new Refused(what + " has " + text.length() + " characters, more than latte.max-prompt-chars = " + maxChars);
-        }
-        return text;
-    }
 }

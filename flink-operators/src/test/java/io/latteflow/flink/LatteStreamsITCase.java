@@ -178,11 +178,11 @@ class LatteStreamsITCase {
         Map<String, String> reasons = deadLetters();
         assertEquals("prompt is null", reasons.get("null-prompt"));
         assertEquals("prompt is empty", reasons.get("empty"));
-        assertTrue(reasons.get("huge").contains("1200 characters, more than latte.max-prompt-chars = 500"), reasons.get("huge"));
+        assertTrue(reasons.get("huge").contains("1200 characters, more than the limit of 500"), reasons.get("huge"));
         assertTrue(reasons.get("long-tokens").contains("tokens long, more than the model's 48"), reasons.get("long-tokens"));
         assertTrue(reasons.get("nan").startsWith("guidance NaN is outside"), reasons.get("nan"));
         assertTrue(reasons.get("negative").startsWith("guidance -1.0 is outside"), reasons.get("negative"));
-        assertTrue(reasons.get("zero-steps").startsWith("steps 0 is outside [1, 200]"), reasons.get("zero-steps"));
+        assertTrue(reasons.get("zero-steps").startsWith("steps 0 is outside [1, 1000]"), reasons.get("zero-steps"));
         assertTrue(reasons.get("many-steps").startsWith("steps 100000 is outside"), reasons.get("many-steps"));
         assertEquals("id is null", reasons.get("null"));
         assertEquals(9, reasons.size(), SEEN.toString());
@@ -231,7 +231,7 @@ class LatteStreamsITCase {
     }
 
     /** A Hugging Face Qwen2-VL folder as downloaded: the model module's fixture (tied, BF16, sharded). */
-    static final Path HF_FOLDERS = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders").toAbsolutePath().normalize();
+    static final Path HF_FOLDERS = Path.of("../model/core/src/test/resources/fixtures/qwen2vl-folders").toAbsolutePath().normalize();
 
     @Test
     void aHuggingFaceQwen2VlFolderAnswersAsInProcessAndDeadLettersGenerationNamingInitCouple() throws Exception {

@@ -3,6 +3,7 @@ package io.latteflow.notebook;
 import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationListener;
 import io.latteflow.model.GenerationRequest;
+import io.latteflow.model.RequestLimits;
 import io.latteflow.model.Images;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
@@ -94,6 +95,7 @@ public final class LatteSession implements AutoCloseable {
     }
 
     public List<GeneratedImage> generate(List<GenerationRequest> requests, GenerationListener listener) {
+        requests.forEach(RequestLimits.DEFAULTS::check);        // the core's limits and words, as every front door
         List<GeneratedImage> images = flow().generate(requests, listener);
         synchronized (this) {
             last = images.get(images.size() - 1);
@@ -110,7 +112,7 @@ public final class LatteSession implements AutoCloseable {
     public Answer ask(BufferedImage image, String question) {
         LatteFlow f = flow();
         BufferedImage seen = f.readableImage(image);
-        return new Answer(seen, question, f.answer(VqaRequest.of(seen, question)));
+        return new Answer(seen, question, f.answer(RequestLimits.DEFAULTS.check(VqaRequest.of(seen, question))));
     }
 
     public ModelInfo info() {

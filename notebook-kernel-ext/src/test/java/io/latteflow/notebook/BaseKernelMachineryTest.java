@@ -83,7 +83,7 @@ class BaseKernelMachineryTest {
 
     @Test
     void latteLoadOfAHuggingFaceQwen2VlFolderAnswersAboutAnImageAtItsOwnSize() throws Exception {
-        Path folders = Path.of("../model/src/test/resources/fixtures/qwen2vl-folders");
+        Path folders = Path.of("../model/core/src/test/resources/fixtures/qwen2vl-folders");
         Path hf = folders.resolve("tied-bf16-sharded"), wide = folders.resolve("wide.png");
         String question = "What is in this picture?";
         List<Object> shown = new ArrayList<>();

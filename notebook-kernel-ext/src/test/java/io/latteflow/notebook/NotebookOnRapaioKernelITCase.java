@@ -76,7 +76,7 @@ class NotebookOnRapaioKernelITCase {
     void badInputOnRapaioGivesOneErrorLineAndTheKernelCarriesOn() throws Exception {
         String ext = EXT.toString();
         List<String> sources = List.of(
-                "%classpath " + ext.replace("notebook-kernel-ext/target", "model/target/classes"),
+                "%classpath " + ext.replace("notebook-kernel-ext/target", "model/core/target/classes"),
                 "%classpath " + ext + "/classes",
                 "%jars " + ext + "/rapaio-lib",
                 "io.latteflow.notebook.LatteMagics latte = io.latteflow.notebook.LatteNotebook.installRapaio();",

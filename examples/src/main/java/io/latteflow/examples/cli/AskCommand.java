@@ -3,6 +3,7 @@ package io.latteflow.examples.cli;
 import io.latteflow.model.ImageBytes;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.RequestLimits;
 import io.latteflow.model.hf.Qwen2VlChat;
 import io.latteflow.model.VqaRequest;
 import picocli.CommandLine.Command;
@@ -58,6 +59,8 @@ public final class AskCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         try (LatteFlow flow = modelOptions.open(err)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            String why = RequestLimits.DEFAULTS.questionRefusal(question);
+            if (why != null) throw new CliError(why);
             BufferedImage seen = flow.readableImage(img);
             if (seen.getWidth() != img.getWidth() || seen.getHeight() != img.getHeight()) {
                 err.printf("Resizing %s from %dx%d to the model's %dx%d.%n", image, img.getWidth(), img.getHeight(), seen.getWidth(), seen.getHeight());
@@ -112,7 +115,7 @@ public final class AskCommand implements Callable<Integer> {
     }
 
     /** Largest image {@code ask} decodes, as {@code latte score}'s default: a bigger header is refused before decoding. */
-    static final long MAX_IMAGE_PIXELS = 16_777_216L;
+    static final long MAX_IMAGE_PIXELS = RequestLimits.DEFAULTS.maxImagePixels();
 
     static BufferedImage read(Path file) {
         if (!Files.isRegularFile(file)) throw new CliError("Image file '" + file + "' does not exist or is not a file");

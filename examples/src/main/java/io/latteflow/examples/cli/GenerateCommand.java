@@ -2,6 +2,7 @@ package io.latteflow.examples.cli;
 
 import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
+import io.latteflow.model.RequestLimits;
 import io.latteflow.model.LatteFlow;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,8 +53,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (steps != null && steps < 1) throw bad("--steps must be >= 1, got " + steps);
-        if (cfg != null && (cfg.isNaN() || cfg.isInfinite() || cfg < 0)) throw bad("--cfg must be a finite number >= 0, got " + cfg);
+        // The core's limits and words (issue 17), checked before the model is loaded; the flag is named too.
+        String why = RequestLimits.DEFAULTS.generationRefusal(prompt, steps, cfg);
+        if (why != null) throw bad((why.startsWith("steps") ? "--steps" : why.startsWith("guidance") ? "--cfg" : "--prompt") + ": " + why);
         if (count < 1) throw bad("--count must be >= 1, got " + count);
         PrintWriter err = spec.commandLine().getErr();
         List<Path> files = Outputs.numbered(out, count);

@@ -37,15 +37,15 @@ final class BoundModel implements AutoCloseable {
         Path dir = Path.of(s.checkpoint());
         // Checked here rather than left to the loader so the job failure names the option and the model.
         if (!Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("latte-flow model " + s.model() + ": checkpoint directory '" + dir
-                    + "' (option '" + LatteFlowModelOptions.CHECKPOINT.key() + "') does not exist or is not a directory");
+            throw new IllegalArgumentException("latte-flow model " + s.model() + ": model directory '" + dir
+                    + "' (option '" + LatteFlowModelOptions.MODEL.key() + "') does not exist or is not a directory");
         }
         SharedModels.Lease lease;
         try {
             lease = SharedModels.acquire(dir, s.copies());
         } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("latte-flow model " + s.model() + ": cannot load checkpoint '" + dir
-                    + "' (option '" + LatteFlowModelOptions.CHECKPOINT.key() + "'): " + e.getMessage(), e);
+            throw new IllegalArgumentException("latte-flow model " + s.model() + ": cannot load the model in '" + dir
+                    + "' (option '" + LatteFlowModelOptions.MODEL.key() + "'): " + e.getMessage(), e);
         }
         int subtask = context.getTaskInfo().getIndexOfThisSubtask();
         Counter badRows = context.getMetricGroup().counter(BAD_ROWS_METRIC);

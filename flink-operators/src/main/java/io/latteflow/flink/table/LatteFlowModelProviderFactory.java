@@ -31,14 +31,14 @@ public final class LatteFlowModelProviderFactory implements ModelProviderFactory
 
     @Override
     public Set<ConfigOption<?>> requiredOptions() {
-        return Set.of(LatteFlowModelOptions.CHECKPOINT);
+        return Set.of(LatteFlowModelOptions.MODEL);
     }
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
         return Set.of(LatteFlowModelOptions.TASK, LatteFlowModelOptions.STEPS, LatteFlowModelOptions.GUIDANCE,
                 LatteFlowModelOptions.SEED, LatteFlowModelOptions.MAX_NEW_TOKENS, LatteFlowModelOptions.MAX_IMAGE_PIXELS,
-                LatteFlowModelOptions.COPIES, LatteFlowModelOptions.BATCH_SIZE, LatteFlowModelOptions.BATCH_TIMEOUT);
+                LatteFlowModelOptions.MODEL_COPIES, LatteFlowModelOptions.MAX_BATCH_SIZE, LatteFlowModelOptions.MAX_BATCH_DELAY);
     }
 
     @Override
@@ -49,8 +49,8 @@ public final class LatteFlowModelProviderFactory implements ModelProviderFactory
         String model = context.getObjectIdentifier().asSummaryString();
         ResolvedCatalogModel catalogModel = context.getCatalogModel();
 
-        String checkpoint = o.get(LatteFlowModelOptions.CHECKPOINT);
-        if (checkpoint.isBlank()) throw invalid(model, LatteFlowModelOptions.CHECKPOINT, "must name a model directory");
+        String checkpoint = o.get(LatteFlowModelOptions.MODEL);
+        if (checkpoint.isBlank()) throw invalid(model, LatteFlowModelOptions.MODEL, "must name a model directory");
         Integer steps = o.get(LatteFlowModelOptions.STEPS);
         if (steps != null && steps < 1) throw invalid(model, LatteFlowModelOptions.STEPS, "must be >= 1, got " + steps);
         Double guidance = o.get(LatteFlowModelOptions.GUIDANCE);
@@ -60,10 +60,10 @@ public final class LatteFlowModelProviderFactory implements ModelProviderFactory
         int maxNewTokens = atLeastOne(o, LatteFlowModelOptions.MAX_NEW_TOKENS, model);
         long maxPixels = o.get(LatteFlowModelOptions.MAX_IMAGE_PIXELS);
         if (maxPixels < 1) throw invalid(model, LatteFlowModelOptions.MAX_IMAGE_PIXELS, "must be >= 1, got " + maxPixels);
-        int copies = atLeastOne(o, LatteFlowModelOptions.COPIES, model);
-        int batchSize = atLeastOne(o, LatteFlowModelOptions.BATCH_SIZE, model);
-        long batchTimeout = o.get(LatteFlowModelOptions.BATCH_TIMEOUT).toMillis();
-        if (batchTimeout < 0) throw invalid(model, LatteFlowModelOptions.BATCH_TIMEOUT, "must not be negative");
+        int copies = atLeastOne(o, LatteFlowModelOptions.MODEL_COPIES, model);
+        int batchSize = atLeastOne(o, LatteFlowModelOptions.MAX_BATCH_SIZE, model);
+        long batchTimeout = o.get(LatteFlowModelOptions.MAX_BATCH_DELAY).toMillis();
+        if (batchTimeout < 0) throw invalid(model, LatteFlowModelOptions.MAX_BATCH_DELAY, "must not be negative");
 
         LatteFlowTask task = o.get(LatteFlowModelOptions.TASK);
         ModelColumns columns = ModelColumns.of(task, catalogModel.getResolvedInputSchema(),

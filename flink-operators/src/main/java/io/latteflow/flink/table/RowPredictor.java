@@ -3,6 +3,7 @@ package io.latteflow.flink.table;
 import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.ImageBytes;
+import io.latteflow.model.RequestLimits;
 import io.latteflow.model.Images;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.VqaRequest;
@@ -98,6 +99,8 @@ final class RowPredictor {
         GenerationRequest r = GenerationRequest.of(row.getString(p).toString()).withSeed(settings.seed());
         if (settings.steps() != null) r = r.withSteps(settings.steps());
         if (settings.guidance() != null) r = r.withGuidance(settings.guidance());
+        String why = RequestLimits.DEFAULTS.refusal(r);
+        if (why != null) throw new BadRow(why);
         return r;
     }
 
@@ -105,6 +108,8 @@ final class RowPredictor {
         ModelColumns c = settings.columns();
         if (row.isNullAt(c.imageInput())) throw new BadRow("image is null");
         if (row.isNullAt(c.textInput())) throw new BadRow("question is null");
+        String why = RequestLimits.DEFAULTS.questionRefusal(row.getString(c.textInput()).toString());
+        if (why != null) throw new BadRow(why);
         BufferedImage img;
         try {
             img = ImageBytes.decode(row.getBinary(c.imageInput()), settings.maxImagePixels());
