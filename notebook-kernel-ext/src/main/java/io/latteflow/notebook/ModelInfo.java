@@ -21,7 +21,7 @@ public record ModelInfo(String source, LatteConfig config, long totalParams, lon
 
     public static ModelInfo of(LatteFlow flow, String source) {
         String backend = Nd4j.getBackend().getClass().getSimpleName() + ", " + Nd4j.dataType().name().toLowerCase();
-        return new ModelInfo(source, flow.config(), flow.model().params().count(n -> true), flow.model().activeParamsPerStep(), backend,
+        return new ModelInfo(source, flow.config(), flow.parameterCount(), flow.activeParamsPerStep(), backend,
                 flow.canGenerate(), flow.chat() != null);
     }
 

@@ -202,7 +202,7 @@ public final class BenchCommand implements Callable<Integer> {
                         + "prefill %.4f s, train step %s s, %,d active params/step.%n",
                 m.name, c.groups(), c.layersPerGroup(), median(m.runs) / batch, fmt(m.runs), batch, m.evals,
                 (long) c.layersPerGroup() * steps, median(m.prefills),
-                m.trainSteps.isEmpty() ? "n/a" : String.format("%.4f", median(m.trainSteps)), m.flow.model().activeParamsPerStep());
+                m.trainSteps.isEmpty() ? "n/a" : String.format("%.4f", median(m.trainSteps)), m.flow.activeParamsPerStep());
         err.flush();
     }
 
@@ -228,10 +228,10 @@ public final class BenchCommand implements Callable<Integer> {
         j.set("vanilla_runs_s", JSON.valueToTree(vanilla.runs.stream().map(BenchCommand::round).toList()));
         j.set("latte_train_steps_s", JSON.valueToTree(latte.trainSteps.stream().map(BenchCommand::round).toList()));
         j.set("vanilla_train_steps_s", JSON.valueToTree(vanilla.trainSteps.stream().map(BenchCommand::round).toList()));
-        j.put("latte_active_params_per_step", latte.flow.model().activeParamsPerStep())
-                .put("vanilla_active_params_per_step", vanilla.flow.model().activeParamsPerStep());
-        j.put("latte_params", latte.flow.model().params().count(n -> true))
-                .put("vanilla_params", vanilla.flow.model().params().count(n -> true));
+        j.put("latte_active_params_per_step", latte.flow.activeParamsPerStep())
+                .put("vanilla_active_params_per_step", vanilla.flow.activeParamsPerStep());
+        j.put("latte_params", latte.flow.parameterCount())
+                .put("vanilla_params", vanilla.flow.parameterCount());
         j.put("preset", preset).put("variant", c.variant().name().toLowerCase()).put("layers", c.numLayers())
                 .put("hidden", c.hiddenSize()).put("heads", c.numHeads()).put("kv_heads", c.numKvHeads())
                 .put("mlp", c.intermediateSize()).put("latte_groups", c.groups()).put("layers_per_group", c.layersPerGroup())

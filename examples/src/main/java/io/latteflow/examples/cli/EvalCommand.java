@@ -166,7 +166,7 @@ public final class EvalCommand implements Callable<Integer> {
                 ObjectNode out = JSON.createObjectNode().put("task", "fashion").put("model", model.toString());
                 out.put("variant", flow.config().variant().name()).put("groups", flow.config().groups())
                         .put("layers", flow.config().numLayers()).put("residual_attention", flow.config().residualAttention())
-                        .put("active_params_per_step", flow.model().activeParamsPerStep());
+                        .put("active_params_per_step", flow.activeParamsPerStep());
                 put(out.putObject("generated"), r, test.classNames());
                 if (real) put(out.putObject("real"), quality.real(train, samples), test.classNames());
                 if (grid != null) writeGrid(flow, settings, test, grid);

@@ -1,6 +1,6 @@
 package io.latteflow.model;
 
-import io.latteflow.model.flow.ExpertGroup;
+import io.latteflow.model.flow.EulerSampler;
 import io.latteflow.model.flow.GenerationContext;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -9,7 +9,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Random;
 
 /**
  * Continuous batching across expert groups. Each sampling step of LaTtE-Flow runs one group of M layers, so
@@ -33,8 +32,7 @@ import java.util.Random;
  * @param <T> what the caller attaches to a request to find it again
  */
 public final class ContinuousBatcher<T> {
-    private final LatteFlow flow;
-    private final LatteConfig c;
+    private final SamplingBatch sampling;
     private final int maxImages;
     private final List<Flight<T>> inFlight = new ArrayList<>();
     private long ticks, rowsRun;
@@ -45,49 +43,35 @@ public final class ContinuousBatcher<T> {
 
     private static final class Flight<T> {
         final T tag;
-        final GenerationRequest request;
-        final int steps;
-        final double guidance;
-        final boolean guided;
+        final SamplingBatch.Image image;
         final GenerationContext ctx;                                             // 1 row, or 2 (cond, uncond) when guided
-        INDArray x;                                                              // (1, nImg, dim)
+        final INDArray x;                                                        // (1, nImg, dim), stepped in place
         int done;
 
-        Flight(T tag, GenerationRequest request, int steps, double guidance, GenerationContext ctx, INDArray x) {
+        Flight(T tag, SamplingBatch.Image image, GenerationContext ctx, INDArray x) {
             this.tag = tag;
-            this.request = request;
-            this.steps = steps;
-            this.guidance = guidance;
-            this.guided = guidance != 1.0;
+            this.image = image;
             this.ctx = ctx;
             this.x = x;
         }
 
         double t() {
-            return (double) done / steps;
+            return (double) done / image.steps();
         }
     }
 
     /** @param maxImages most images advanced in one tick (the batch size of a model call is twice that with guidance) */
     public ContinuousBatcher(LatteFlow flow, int maxImages) {
         if (maxImages < 1) throw new IllegalArgumentException("maxImages must be >= 1, got " + maxImages);
-        this.flow = flow;
-        this.c = flow.config();
+        this.sampling = new SamplingBatch(flow);
         this.maxImages = maxImages;
     }
 
     /** Prefills the request's context now; its first step runs at a coming tick. */
     public void add(GenerationRequest r, T tag) {
-        int steps = r.steps() == null ? c.defaultSteps() : r.steps();
-        double guidance = r.guidance() == null ? c.defaultCfg() : r.guidance();
-        List<int[]> contexts = new ArrayList<>(List.of(flow.captionContext(r.prompt())));
-        if (guidance != 1.0) contexts.add(flow.captionContext(""));
-        GenerationContext ctx = flow.contextCache().contexts(c, contexts, flow.model().vlm(), flow.tokenizer().padId());
-        int per = c.latentTokens() * c.latentDim();
-        float[] noise = new float[per];
-        Random random = new Random(r.seed());
-        for (int i = 0; i < per; i++) noise[i] = (float) random.nextGaussian();
-        inFlight.add(new Flight<>(tag, r, steps, guidance, ctx, Nd4j.create(noise, new long[]{1, c.latentTokens(), c.latentDim()}, 'c')));
+        SamplingBatch.Image image = sampling.image(r);
+        List<SamplingBatch.Image> one = List.of(image);
+        inFlight.add(new Flight<>(tag, image, sampling.contexts(one, image.guided()), sampling.noise(one)));
     }
 
     public int inFlight() {
@@ -107,46 +91,42 @@ public final class ContinuousBatcher<T> {
     /** One model call: advances every image in flight whose step the chosen group owns; returns the finished ones. */
     public List<Done<T>> tick() {
         if (inFlight.isEmpty()) return List.of();
-        int group = flow.model().partition().groupAt(inFlight.get(0).t());
+        int group = sampling.groupAt(inFlight.get(0).t());
         List<Flight<T>> riders = new ArrayList<>();
         for (Flight<T> f : inFlight) {
-            if (riders.size() < maxImages && flow.model().partition().groupAt(f.t()) == group) riders.add(f);
+            if (riders.size() < maxImages && sampling.groupAt(f.t()) == group) riders.add(f);
         }
         List<INDArray> xs = new ArrayList<>();
         List<GenerationContext> ctxs = new ArrayList<>();
         List<Double> times = new ArrayList<>();
         for (Flight<T> f : riders) {
-            for (int row = 0; row < (f.guided ? 2 : 1); row++) {
+            for (int row = 0; row < (f.image.guided() ? 2 : 1); row++) {
                 xs.add(f.x);
                 times.add(f.t());
             }
             ctxs.add(f.ctx);
         }
-        ExpertGroup g = flow.model().groups().get(group);
-        INDArray v = g.velocity(Nd4j.concat(0, xs.toArray(new INDArray[0])), times.stream().mapToDouble(Double::doubleValue).toArray(),
-                GenerationContext.concat(ctxs));                                  // (rows, nImg, dim)
+        INDArray v = sampling.velocity(group, Nd4j.concat(0, xs.toArray(new INDArray[0])),
+                times.stream().mapToDouble(Double::doubleValue).toArray(), GenerationContext.concat(ctxs));  // (rows, nImg, dim)
         ticks++;
         rowsRun += riders.size();
         int row = 0;
         List<Done<T>> finished = new ArrayList<>();
         for (Flight<T> f : riders) {
             INDArray vi = v.get(NDArrayIndex.interval(row, row + 1), NDArrayIndex.all(), NDArrayIndex.all());
-            if (f.guided) {
-                INDArray vu = v.get(NDArrayIndex.interval(row + 1, row + 2), NDArrayIndex.all(), NDArrayIndex.all());
-                vi = vu.add(vi.sub(vu).muli(f.guidance));
+            if (f.image.guided()) {
+                vi = EulerSampler.guide(vi, v.get(NDArrayIndex.interval(row + 1, row + 2), NDArrayIndex.all(), NDArrayIndex.all()),
+                        Nd4j.scalar(vi.dataType(), f.image.guidance()));
             }
-            row += f.guided ? 2 : 1;
-            f.x = f.x.add(vi.mul(1.0 / f.steps));
+            row += f.image.guided() ? 2 : 1;
+            EulerSampler.step(f.x, vi, 1.0 / f.image.steps());
             f.done++;
         }
         for (Iterator<Flight<T>> it = inFlight.iterator(); it.hasNext(); ) {
             Flight<T> f = it.next();
-            if (f.done < f.steps) continue;
+            if (f.done < f.image.steps()) continue;
             it.remove();
-            INDArray pixels = flow.model().codec().decode(f.x);                  // (1, 3, size, size)
-            INDArray img = pixels.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-            INDArray latents = f.x.get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-            finished.add(new Done<>(f.tag, new GeneratedImage(f.request, f.steps, f.guidance, img, latents)));
+            finished.add(new Done<>(f.tag, SamplingBatch.result(f.image, f.x, sampling.decode(f.x), 0)));
         }
         return finished;
     }

@@ -2,7 +2,6 @@ package io.latteflow.model;
 
 import io.latteflow.model.flow.EulerSampler;
 import io.latteflow.model.flow.ContextCache;
-import io.latteflow.model.flow.GenerationContext;
 import io.latteflow.model.hf.ChatTemplate;
 import io.latteflow.model.hf.CoupleInit;
 import io.latteflow.model.hf.ImageProcessor;
@@ -15,7 +14,6 @@ import io.latteflow.model.vlm.ImagePatches;
 import io.latteflow.model.vlm.PromptBatch;
 import io.latteflow.model.vlm.VisionLanguageModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.awt.image.BufferedImage;
@@ -30,7 +28,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * LaTtE-Flow: answers questions about images and draws images from captions, running one expert group of
@@ -200,39 +197,20 @@ public final class LatteFlow implements AutoCloseable {
      */
     public List<GeneratedImage> generate(List<GenerationRequest> requests, GenerationListener listener) {
         if (vlmOnly != null) throw new IllegalArgumentException(generationRefusal());
-        LatteConfig c = model.config();
+        SamplingBatch sampling = new SamplingBatch(this);
         Map<Integer, List<Integer>> bySteps = new LinkedHashMap<>();
+        List<SamplingBatch.Image> images = new ArrayList<>();
         for (int i = 0; i < requests.size(); i++) {
-            int steps = requests.get(i).steps() == null ? c.defaultSteps() : requests.get(i).steps();
-            bySteps.computeIfAbsent(steps, s -> new ArrayList<>()).add(i);
+            images.add(sampling.image(requests.get(i)));
+            bySteps.computeIfAbsent(images.get(i).steps(), s -> new ArrayList<>()).add(i);
         }
         GeneratedImage[] out = new GeneratedImage[requests.size()];
         bySteps.forEach((steps, rows) -> {
-            int batch = rows.size();
-            double[] guidance = new double[batch];
-            List<int[]> contexts = new ArrayList<>();
-            float[] noise = new float[batch * c.latentTokens() * c.latentDim()];
-            int per = c.latentTokens() * c.latentDim();
-            for (int b = 0; b < batch; b++) {
-                GenerationRequest r = requests.get(rows.get(b));
-                guidance[b] = r.guidance() == null ? c.defaultCfg() : r.guidance();
-                contexts.add(captionContext(r.prompt()));
-                Random random = new Random(r.seed());
-                for (int i = 0; i < per; i++) noise[b * per + i] = (float) random.nextGaussian();
-            }
-            boolean guided = Arrays.stream(guidance).anyMatch(g -> g != 1.0);
-            if (guided) for (int b = 0; b < batch; b++) contexts.add(captionContext(""));
-            GenerationContext ctx = contextCache.contexts(c, contexts, model.vlm(), tokenizer.padId());
-            INDArray x0 = Nd4j.create(noise, new long[]{batch, c.latentTokens(), c.latentDim()}, 'c');
+            List<SamplingBatch.Image> batch = rows.stream().map(images::get).toList();
             EulerSampler.StepObserver observer = listener == null ? null : progressObserver(listener, steps, rows);
-            INDArray x1 = EulerSampler.sample(model.groups(), model.partition(), ctx, x0, steps, guided ? guidance : null, observer);
-            INDArray pixels = model.codec().decode(x1);                                  // (batch, 3, size, size)
-            for (int b = 0; b < batch; b++) {
-                GenerationRequest r = requests.get(rows.get(b));
-                INDArray img = pixels.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-                INDArray latents = x1.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.all()).dup();
-                out[rows.get(b)] = new GeneratedImage(r, steps, guidance[b], img, latents);
-            }
+            INDArray x1 = sampling.sample(batch, sampling.noise(batch), observer);
+            INDArray pixels = sampling.decode(x1);                                       // (batch, 3, size, size)
+            for (int b = 0; b < batch.size(); b++) out[rows.get(b)] = SamplingBatch.result(batch.get(b), x1, pixels, b);
         });
         return Arrays.asList(out);
     }
@@ -357,6 +335,10 @@ public final class LatteFlow implements AutoCloseable {
         }
     }
 
+    /** Every parameter of the model. */
+    public long parameterCount() { return model.params().count(n -> true); }
+    /** The parameters one sampling step reads: one group's layers, its head and the timestep embedder. */
+    public long activeParamsPerStep() { return model.activeParamsPerStep(); }
     public LatteModel model() { return model; }
     public LatteConfig config() { return model.config(); }
     public LatteTokenizer tokenizer() { return tokenizer; }

@@ -65,14 +65,22 @@ public final class EulerSampler {
             java.util.Arrays.fill(times, t);
             INDArray v = group.velocity(guided ? Nd4j.concat(0, x, x) : x, times, ctx);
             if (guided) {
-                INDArray vc = v.get(NDArrayIndex.interval(0, batch), NDArrayIndex.all(), NDArrayIndex.all());
-                INDArray vu = v.get(NDArrayIndex.interval(batch, 2 * batch), NDArrayIndex.all(), NDArrayIndex.all());
-                v = vu.add(vc.sub(vu).muli(scale));
+                v = guide(v.get(NDArrayIndex.interval(0, batch), NDArrayIndex.all(), NDArrayIndex.all()),
+                        v.get(NDArrayIndex.interval(batch, 2 * batch), NDArrayIndex.all(), NDArrayIndex.all()), scale);
             }
-            // addi(v.mul(dt)), not v.muli(dt): the observer needs the velocity itself.
-            x.addi(v.mul(dt));
+            step(x, v, dt);
             if (observer != null) observer.onStep(i + 1, t, x, v);
         }
         return x;
+    }
+
+    /** Classifier-free guidance, v = v_u + s (v_c - v_u), with s broadcast over (rows, 1, 1) or a scalar. */
+    public static INDArray guide(INDArray conditional, INDArray unconditional, INDArray scale) {
+        return unconditional.add(conditional.sub(unconditional).muli(scale));
+    }
+
+    /** One Euler step in place, x += v dt; v is left as it is (observers read it). */
+    public static INDArray step(INDArray x, INDArray v, double dt) {
+        return x.addi(v.mul(dt));
     }
 }
