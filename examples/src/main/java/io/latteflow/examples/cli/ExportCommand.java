@@ -2,6 +2,7 @@ package io.latteflow.examples.cli;
 
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.train.TrainingRun;
+import io.latteflow.model.io.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -37,7 +38,7 @@ public final class ExportCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--dtype", paramLabel = "F32|F16|BF16", defaultValue = "F16", description = "Weight precision. Default: ${DEFAULT-VALUE}.")
-    String dtype;
+    DType dtype;
 
     @Option(names = "--checkpoint", description = "--model is a run in progress: export its latest checkpoint, with the EMA weights a finished run would save.")
     boolean checkpoint;
@@ -47,7 +48,6 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!List.of("F32", "F16", "BF16").contains(dtype)) throw new ParameterException(spec.commandLine(), "--dtype must be F32, F16 or BF16, got " + dtype);
         Path src = ModelOptions.resolve(model);
         if (!Files.isDirectory(src)) throw new CliError("No model at '" + model + "': the directory does not exist");
         if (Files.exists(out.resolve("model.safetensors"))) throw new CliError("--out '" + out + "' already holds a model");

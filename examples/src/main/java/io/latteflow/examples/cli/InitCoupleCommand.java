@@ -4,6 +4,7 @@ import io.latteflow.model.LatteConfig;
 import io.latteflow.model.Variant;
 import io.latteflow.model.hf.CoupleInit;
 import io.latteflow.model.hf.Qwen2VlFolder;
+import io.latteflow.model.io.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -58,14 +59,13 @@ public final class InitCoupleCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", paramLabel = "F32|F16|BF16", defaultValue = "BF16",
             description = "Weight type of the written model (Qwen2-VL ships BF16). Default: ${DEFAULT-VALUE}.")
-    String dtype;
+    DType dtype;
 
     @Option(names = "--force", description = "Replace --out if it already holds files.")
     boolean force;
 
     @Override
     public Integer call() throws IOException {
-        if (!List.of("F32", "F16", "BF16").contains(dtype)) throw bad("--dtype must be F32, F16 or BF16, got " + dtype);
         Path dir = ModelOptions.resolve(vlm);
         if (!Files.isDirectory(dir)) throw new CliError("--vlm '" + vlm + "' is not a folder");
         if (!Qwen2VlFolder.isHuggingFace(dir)) {

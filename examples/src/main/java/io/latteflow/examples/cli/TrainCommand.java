@@ -12,6 +12,7 @@ import io.latteflow.model.io.TokenizerBuilder;
 import io.latteflow.model.train.GroupSampling;
 import io.latteflow.model.train.TrainingRun;
 import me.tongfei.progressbar.ProgressBar;
+import io.latteflow.model.io.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -127,7 +128,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", paramLabel = "F32|F16|BF16", defaultValue = "F32",
             description = "Precision of the saved weights. Default: ${DEFAULT-VALUE}.")
-    String dtype;
+    DType dtype;
 
     @Option(names = "--force", description = "Replace --out if it already holds files.")
     boolean force;
@@ -138,7 +139,6 @@ public final class TrainCommand implements Callable<Integer> {
         if (init != null && resume) throw bad("--init starts a new run; --resume continues one: give only one of them");
         LatteFlow initial = init == null ? null : initialModel();
         LatteConfig config = initial != null ? initial.config() : config();
-        if (!List.of("F32", "F16", "BF16").contains(dtype)) throw bad("--dtype must be F32, F16 or BF16, got " + dtype);
         if ((images == null) == (data == null)) throw bad("Give exactly one of --images DIR and --data SET");
         if (!resume) checkOut();
         TrainingData set = images != null ? TrainingData.folder(images) : DataSets.load(data, dataDir, config);
@@ -169,7 +169,7 @@ public final class TrainCommand implements Callable<Integer> {
         err.flush();
         try (LatteFlow flow = run.flow(); Bars bars = new Bars(err)) {
             run.train(set.vqa(), set.images(), bars);
-            if (!dtype.equals("F32")) {
+            if (dtype != DType.F32) {
                 try (LatteFlow trained = LatteFlow.load(out)) {
                     trained.save(out, dtype);
                 }

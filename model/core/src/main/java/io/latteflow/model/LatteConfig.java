@@ -2,11 +2,9 @@ package io.latteflow.model;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,6 +16,7 @@ import java.nio.file.Path;
  *
  * <pre>{@code
  * LatteConfig cfg = LatteConfig.tiny().withGroups(1).withResidualAttention(false); // Vanilla twin
+ * LatteConfig deeper = LatteConfig.tiny().toBuilder().numLayers(8).groups(4).build();
  * }</pre>
  *
  * @param variant            Couple or Blend
@@ -137,31 +136,233 @@ public record LatteConfig(
         return new int[]{t, h, half - t - h};
     }
 
-    /**
-     * A copy with one field changed, by its JSON name, e.g. {@code with("numLayers", 12)}; the copy is validated.
-     */
-    public LatteConfig with(String field, Object value) {
-        ObjectNode node = JSON.valueToTree(this);
-        if (!node.has(field)) throw new IllegalArgumentException("LatteConfig has no field '" + field + "'");
-        node.set(field, JSON.valueToTree(value));
-        try {
-            return JSON.treeToValue(node, LatteConfig.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("Invalid LatteConfig." + field + " = " + value + ": " + rootMessage(e), e);
-        }
-    }
-
-    private static String rootMessage(Throwable e) {
-        while (e.getCause() != null) e = e.getCause();
-        return e.getMessage();
-    }
-
-    public LatteConfig withVariant(Variant v) { return with("variant", v); }
-    public LatteConfig withGroups(int k) { return with("overlap", Math.min(overlap, 1000 / k - 1)).with("groups", k); }
-    public LatteConfig withResidualAttention(boolean on) { return with("residualAttention", on); }
-    public LatteConfig withVocabSize(int v) { return with("vocabSize", v); }
+    public LatteConfig withVariant(Variant v) { return toBuilder().variant(v).build(); }
+    public LatteConfig withGroups(int k) { return toBuilder().overlap(Math.min(overlap, 1000 / k - 1)).groups(k).build(); }
+    public LatteConfig withResidualAttention(boolean on) { return toBuilder().residualAttention(on).build(); }
+    public LatteConfig withVocabSize(int v) { return toBuilder().vocabSize(v).build(); }
     /** The paper's baseline of this model: K = 1 and no residual attention ("Vanilla Couple/Blend"). */
     public LatteConfig vanilla() { return withGroups(1).withResidualAttention(false); }
+
+    /** A builder that starts from this configuration; {@link Builder#build()} validates the result once. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * Typed changes to a configuration (issue 17: this replaces {@code with(String, Object)}), checked together when
+     * built, so a change that is only valid with another (e.g. {@code genImageSize} and {@code latentPatch}) can be
+     * made in one step.
+     *
+     * <pre>{@code
+     * LatteConfig c = LatteConfig.tiny().toBuilder().numLayers(8).groups(4).build();
+     * }</pre>
+     */
+    public static final class Builder {
+        private Variant variant;
+        private int vocabSize;
+        private int hiddenSize;
+        private int numLayers;
+        private int numHeads;
+        private int numKvHeads;
+        private int intermediateSize;
+        private double ropeTheta;
+        private double rmsNormEps;
+        private int maxContextTokens;
+        private int visionDepth;
+        private int visionHidden;
+        private int visionHeads;
+        private int visionMlpRatio;
+        private int patchSize;
+        private int temporalPatchSize;
+        private int spatialMergeSize;
+        private int imageSize;
+        private int groups;
+        private boolean residualAttention;
+        private int overlap;
+        private int genImageSize;
+        private int latentPatch;
+        private int latentChannels;
+        private int timeEmbedDim;
+        private int defaultSteps;
+        private double defaultCfg;
+        private double condDropout;
+
+        private Builder(LatteConfig c) {
+            variant = c.variant;
+            vocabSize = c.vocabSize;
+            hiddenSize = c.hiddenSize;
+            numLayers = c.numLayers;
+            numHeads = c.numHeads;
+            numKvHeads = c.numKvHeads;
+            intermediateSize = c.intermediateSize;
+            ropeTheta = c.ropeTheta;
+            rmsNormEps = c.rmsNormEps;
+            maxContextTokens = c.maxContextTokens;
+            visionDepth = c.visionDepth;
+            visionHidden = c.visionHidden;
+            visionHeads = c.visionHeads;
+            visionMlpRatio = c.visionMlpRatio;
+            patchSize = c.patchSize;
+            temporalPatchSize = c.temporalPatchSize;
+            spatialMergeSize = c.spatialMergeSize;
+            imageSize = c.imageSize;
+            groups = c.groups;
+            residualAttention = c.residualAttention;
+            overlap = c.overlap;
+            genImageSize = c.genImageSize;
+            latentPatch = c.latentPatch;
+            latentChannels = c.latentChannels;
+            timeEmbedDim = c.timeEmbedDim;
+            defaultSteps = c.defaultSteps;
+            defaultCfg = c.defaultCfg;
+            condDropout = c.condDropout;
+        }
+
+        public Builder variant(Variant value) {
+            variant = value;
+            return this;
+        }
+
+        public Builder vocabSize(int value) {
+            vocabSize = value;
+            return this;
+        }
+
+        public Builder hiddenSize(int value) {
+            hiddenSize = value;
+            return this;
+        }
+
+        public Builder numLayers(int value) {
+            numLayers = value;
+            return this;
+        }
+
+        public Builder numHeads(int value) {
+            numHeads = value;
+            return this;
+        }
+
+        public Builder numKvHeads(int value) {
+            numKvHeads = value;
+            return this;
+        }
+
+        public Builder intermediateSize(int value) {
+            intermediateSize = value;
+            return this;
+        }
+
+        public Builder ropeTheta(double value) {
+            ropeTheta = value;
+            return this;
+        }
+
+        public Builder rmsNormEps(double value) {
+            rmsNormEps = value;
+            return this;
+        }
+
+        public Builder maxContextTokens(int value) {
+            maxContextTokens = value;
+            return this;
+        }
+
+        public Builder visionDepth(int value) {
+            visionDepth = value;
+            return this;
+        }
+
+        public Builder visionHidden(int value) {
+            visionHidden = value;
+            return this;
+        }
+
+        public Builder visionHeads(int value) {
+            visionHeads = value;
+            return this;
+        }
+
+        public Builder visionMlpRatio(int value) {
+            visionMlpRatio = value;
+            return this;
+        }
+
+        public Builder patchSize(int value) {
+            patchSize = value;
+            return this;
+        }
+
+        public Builder temporalPatchSize(int value) {
+            temporalPatchSize = value;
+            return this;
+        }
+
+        public Builder spatialMergeSize(int value) {
+            spatialMergeSize = value;
+            return this;
+        }
+
+        public Builder imageSize(int value) {
+            imageSize = value;
+            return this;
+        }
+
+        public Builder groups(int value) {
+            groups = value;
+            return this;
+        }
+
+        public Builder residualAttention(boolean value) {
+            residualAttention = value;
+            return this;
+        }
+
+        public Builder overlap(int value) {
+            overlap = value;
+            return this;
+        }
+
+        public Builder genImageSize(int value) {
+            genImageSize = value;
+            return this;
+        }
+
+        public Builder latentPatch(int value) {
+            latentPatch = value;
+            return this;
+        }
+
+        public Builder latentChannels(int value) {
+            latentChannels = value;
+            return this;
+        }
+
+        public Builder timeEmbedDim(int value) {
+            timeEmbedDim = value;
+            return this;
+        }
+
+        public Builder defaultSteps(int value) {
+            defaultSteps = value;
+            return this;
+        }
+
+        public Builder defaultCfg(double value) {
+            defaultCfg = value;
+            return this;
+        }
+
+        public Builder condDropout(double value) {
+            condDropout = value;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming what is invalid */
+        public LatteConfig build() {
+            return new LatteConfig(variant, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, ropeTheta, rmsNormEps, maxContextTokens, visionDepth, visionHidden, visionHeads, visionMlpRatio, patchSize, temporalPatchSize, spatialMergeSize, imageSize, groups, residualAttention, overlap, genImageSize, latentPatch, latentChannels, timeEmbedDim, defaultSteps, defaultCfg, condDropout);
+        }
+    }
 
     public void write(Path file) throws IOException {
         JSON.writeValue(file.toFile(), this);

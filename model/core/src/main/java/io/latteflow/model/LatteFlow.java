@@ -8,6 +8,7 @@ import io.latteflow.model.hf.ImageProcessor;
 import io.latteflow.model.hf.Qwen2VlChat;
 import io.latteflow.model.hf.Qwen2VlFolder;
 import io.latteflow.model.io.Checkpoint;
+import io.latteflow.model.io.DType;
 import io.latteflow.model.io.LatteTokenizer;
 import io.latteflow.model.io.TokenizerBuilder;
 import io.latteflow.model.vlm.ImagePatches;
@@ -149,11 +150,11 @@ public final class LatteFlow implements AutoCloseable {
 
     /** Saves weights as F32. */
     public void save(Path dir) throws IOException {
-        save(dir, "F32");
+        save(dir, DType.F32);
     }
 
     /** Saves weights as F32, F16 or BF16. */
-    public void save(Path dir, String dtype) throws IOException {
+    public void save(Path dir, DType dtype) throws IOException {
         if (vlmOnly != null) {
             throw new IOException("The model in " + vlmOnly + " is a Hugging Face folder: copy the folder, or make a "
                     + "LaTtE-Flow model from it with 'latte init-couple --vlm " + vlmOnly + " --out DIR'");

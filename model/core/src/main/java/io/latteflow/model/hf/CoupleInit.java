@@ -4,6 +4,7 @@ import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteWeights;
 import io.latteflow.model.Variant;
 import io.latteflow.model.io.Checkpoint;
+import io.latteflow.model.io.DType;
 import io.latteflow.model.nn.ParamStore;
 
 import java.io.IOException;
@@ -21,7 +22,7 @@ import java.util.List;
  * questions exactly as the VLM did.
  *
  * <pre>{@code
- * CoupleInit.write(Path.of("Qwen2-VL-2B-Instruct"), Path.of("latte-2b"), new CoupleInit.Settings(Variant.COUPLE, 4, true, 256, 32, 0), "BF16");
+ * CoupleInit.write(Path.of("Qwen2-VL-2B-Instruct"), Path.of("latte-2b"), new CoupleInit.Settings(Variant.COUPLE, 4, true, 256, 32, 0), DType.BF16);
  * }</pre>
  *
  * @param groups        K expert groups (must divide the VLM's layer count)
@@ -44,11 +45,11 @@ public final class CoupleInit {
         if (s.groups() < 1 || vlm.numLayers() % s.groups() != 0) {
             throw new IllegalArgumentException("--groups " + s.groups() + " must divide the VLM's " + vlm.numLayers() + " layers");
         }
-        return vlm.with("variant", s.variant()).withGroups(s.groups()).withResidualAttention(s.residualAttention())
-                .with("latentPatch", 1).with("genImageSize", s.genImageSize()).with("latentPatch", s.latentPatch());  // each step valid
+        return vlm.toBuilder().variant(s.variant()).groups(s.groups()).overlap(Math.min(vlm.overlap(), 1000 / s.groups() - 1))
+                .residualAttention(s.residualAttention()).genImageSize(s.genImageSize()).latentPatch(s.latentPatch()).build();
     }
 
-    public static LatteConfig write(Path vlmDir, Path out, Settings s, String dtype) throws IOException {
+    public static LatteConfig write(Path vlmDir, Path out, Settings s, DType dtype) throws IOException {
         Qwen2VlFolder folder = Qwen2VlFolder.read(vlmDir);
         LatteConfig c = config(folder.config(), s);
         ChatTemplate.read(vlmDir);                                  // the chat files must be usable before hours of loading

@@ -21,7 +21,7 @@ import java.util.Map;
  * {@code model.language_model.*}/{@code model.visual.*}).
  *
  * <pre>{@code
- * Checkpoint.save(dir, config, params, tokenizerJson, "F16");
+ * Checkpoint.save(dir, config, params, tokenizerJson, DType.F16);
  * ParamStore weights = Checkpoint.loadWeights(dir, LatteConfig.read(dir.resolve("config.json")));
  * }</pre>
  */
@@ -31,7 +31,7 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
-    public static void save(Path dir, LatteConfig config, ParamStore params, Path tokenizerJson, String dtype) throws IOException {
+    public static void save(Path dir, LatteConfig config, ParamStore params, Path tokenizerJson, DType dtype) throws IOException {
         Files.createDirectories(dir);
         config.write(dir.resolve(CONFIG));
         Map<String, INDArray> all = new LinkedHashMap<>(params.all());

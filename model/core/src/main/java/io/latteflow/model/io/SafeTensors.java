@@ -52,7 +52,7 @@ import org.nd4j.linalg.factory.Nd4j;
  *         INDArray w = st.get(name); // FLOAT, C order, the tensor's shape
  *     }
  * }
- * SafeTensors.write(Path.of("out.safetensors"), Map.of("w", w), "BF16", Map.of("step", "100"));
+ * SafeTensors.write(Path.of("out.safetensors"), Map.of("w", w), DType.BF16, Map.of("step", "100"));
  * }</pre>
  *
  * <p>{@link #get} may be called from several threads at once.
@@ -383,17 +383,13 @@ public final class SafeTensors implements AutoCloseable {
     }
 
     /**
-     * Writes {@code tensors} (in map order) to {@code file} as {@code dtype} "F32", "F16" or "BF16",
+     * Writes {@code tensors} (in map order) to {@code file} as {@code dtype},
      * rounding to nearest even. The file is written under a temporary name in the same directory
      * and renamed into place, so readers never see a half-written file.
      */
-    public static void write(Path file, Map<String, INDArray> tensors, String dtype, Map<String, String> metadata)
+    public static void write(Path file, Map<String, INDArray> tensors, DType dtype, Map<String, String> metadata)
             throws IOException {
-        int width = switch (dtype) {
-            case "F32" -> 4;
-            case "F16", "BF16" -> 2;
-            default -> throw new IllegalArgumentException("dtype must be F32, F16 or BF16, not " + dtype);
-        };
+        int width = dtype.bytes();
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = header.putObject(METADATA_KEY);
@@ -406,7 +402,7 @@ public final class SafeTensors implements AutoCloseable {
             }
             long bytes = Math.multiplyExact(e.getValue().length(), (long) width);
             ObjectNode entry = header.putObject(e.getKey());
-            entry.put("dtype", dtype);
+            entry.put("dtype", dtype.name());
             ArrayNode shape = entry.putArray("shape");
             Arrays.stream(e.getValue().shape()).forEach(shape::add);
             entry.putArray("data_offsets").add(offset).add(offset + bytes);
@@ -444,7 +440,7 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
-    private static void writeTensor(FileChannel out, INDArray array, String dtype, int width) throws IOException {
+    private static void writeTensor(FileChannel out, INDArray array, DType dtype, int width) throws IOException {
         long count = array.length();
         if (count == 0) {
             return;
@@ -456,14 +452,14 @@ public final class SafeTensors implements AutoCloseable {
         ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(count, 1 << 20) * width).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < count; ) {
             chunk.clear();
-            if (dtype.equals("F32")) {
+            if (dtype == DType.F32) {
                 FloatBuffer floats = chunk.asFloatBuffer();
                 int len = (int) Math.min(floats.capacity(), count - i);
                 floats.put(values, i, len);
                 chunk.limit(len * width);
                 i += len;
             } else {
-                boolean bf16 = dtype.equals("BF16");
+                boolean bf16 = dtype == DType.BF16;
                 while (chunk.hasRemaining() && i < count) {
                     chunk.putShort(bf16 ? floatToBf16(values[i]) : floatToHalf(values[i]));
                     i++;

@@ -15,7 +15,7 @@ class LayerEvaluationTest {
 
     @Test
     void eachSamplingStepEvaluatesExactlyMLayersAndARunMTimesTSteps() {
-        LatteConfig c = LatteConfig.tiny().with("numLayers", 8).withGroups(4);                // L = 8, K = 4, M = 2
+        LatteConfig c = LatteConfig.tiny().toBuilder().numLayers(8).build().withGroups(4);                // L = 8, K = 4, M = 2
         try (LatteFlow flow = LatteFlow.create(c, 3)) {
             LayerEvalCounter counter = flow.model().samplingCounter();
             flow.generate(GenerationRequest.of("warm up").withSteps(1));
@@ -30,7 +30,7 @@ class LayerEvaluationTest {
 
     @Test
     void vanillaEvaluatesAllLayersAtEveryStep() {
-        LatteConfig c = LatteConfig.tiny().with("numLayers", 8).vanilla();
+        LatteConfig c = LatteConfig.tiny().toBuilder().numLayers(8).build().vanilla();
         try (LatteFlow flow = LatteFlow.create(c, 3)) {
             LayerEvalCounter counter = flow.model().samplingCounter();
             long before = counter.layerEvaluations();

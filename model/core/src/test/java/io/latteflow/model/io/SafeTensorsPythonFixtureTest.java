@@ -83,7 +83,7 @@ class SafeTensorsPythonFixtureTest {
             }
             String dtype = want.get("dtype").asText();
             Path file = dir.resolve(e.getKey() + ".safetensors");
-            SafeTensors.write(file, Map.of("t", Nd4j.createFromArray(floats(want.get("source")))), dtype, null);
+            SafeTensors.write(file, Map.of("t", Nd4j.createFromArray(floats(want.get("source")))), DType.valueOf(dtype), null);
             try (SafeTensors st = SafeTensors.open(file)) {
                 assertBitsEqual(floats(want.get("values")), flat(st.get("t")), e.getKey());
             }

@@ -85,7 +85,7 @@ class Qwen2VlParityTest {
     private static LatteConfig configFrom(JsonNode hf, int imageSize) throws IOException {
         JsonNode t = hf.get("text_config"), v = hf.get("vision_config");
         Path dir = Path.of(URI_OF_CONFIG).getParent();
-        LatteConfig cfg = io.latteflow.model.hf.Qwen2VlFolder.read(dir).config().with("imageSize", imageSize);
+        LatteConfig cfg = io.latteflow.model.hf.Qwen2VlFolder.read(dir).config().toBuilder().imageSize(imageSize).build();
         // Things our model hard-codes; the fixture must agree with them or the comparison is meaningless.
         assertTrue(hf.get("tie_word_embeddings").asBoolean(), "our LM head is the tied embedding");
         assertEquals("silu", t.get("hidden_act").asText());

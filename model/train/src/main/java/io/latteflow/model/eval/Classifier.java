@@ -3,6 +3,7 @@ package io.latteflow.model.eval;
 import io.latteflow.model.data.FashionMnist;
 import io.latteflow.model.data.LabeledImages;
 import io.latteflow.model.data.Split;
+import io.latteflow.model.io.DType;
 import io.latteflow.model.io.SafeTensors;
 import io.latteflow.model.nn.FlatSession;
 import io.latteflow.model.nn.Net;
@@ -250,7 +251,7 @@ public final class Classifier {
     /** Writes {@code config.json} and {@code model.safetensors} (F32, under 1 MB) into {@code dir}. */
     public synchronized void save(Path dir) throws IOException {
         Files.createDirectories(dir);
-        SafeTensors.write(dir.resolve(WEIGHTS), params.all(), "F32", Map.of("format", ClassifierConfig.FORMAT));
+        SafeTensors.write(dir.resolve(WEIGHTS), params.all(), DType.F32, Map.of("format", ClassifierConfig.FORMAT));
         config.write(dir.resolve(CONFIG));
     }
 

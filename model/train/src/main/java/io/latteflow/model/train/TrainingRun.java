@@ -10,6 +10,7 @@ import io.latteflow.model.LatteWeights;
 import io.latteflow.model.Variant;
 import io.latteflow.model.data.CaptionedImage;
 import io.latteflow.model.data.VqaSample;
+import io.latteflow.model.io.DType;
 import io.latteflow.model.io.SafeTensors;
 import io.latteflow.model.nn.ParamStore;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -227,7 +228,7 @@ public final class TrainingRun {
                 ema.update();
                 afterStep(metrics, listener, step.loss(), step.group(), start, trainer.adam(), ema);
                 if (plan.snapshotEvery > 0 && done % plan.snapshotEvery == 0 && done < total) {
-                    saveModel(dir.resolve("snapshots").resolve("step-" + done), ema, "F32");
+                    saveModel(dir.resolve("snapshots").resolve("step-" + done), ema, DType.F32);
                 }
             }
         }
@@ -271,7 +272,7 @@ public final class TrainingRun {
         meta.put("elapsed", Double.toString(elapsed));
         meta.put("adam_steps", JSON.writeValueAsString(adam.stepCounts()));
         meta.put("ema_updates", Long.toString(ema == null ? 0 : ema.updates()));
-        SafeTensors.write(partial.resolve(TRAINER_STATE), tensors, "F32", meta);
+        SafeTensors.write(partial.resolve(TRAINER_STATE), tensors, DType.F32, meta);
         deleteTree(old);
         if (Files.exists(current)) Files.move(current, old);
         Files.move(partial, current);
@@ -286,10 +287,10 @@ public final class TrainingRun {
      * by their EMA as a finished run saves them, so that a long run can be looked at (or shipped) while it trains.
      *
      * <pre>{@code
-     * CheckpointInfo at = TrainingRun.exportCheckpoint(Path.of("runs/emoji"), Path.of("/tmp/emoji-now"), "F16");
+     * CheckpointInfo at = TrainingRun.exportCheckpoint(Path.of("runs/emoji"), Path.of("/tmp/emoji-now"), DType.F16);
      * }</pre>
      */
-    public static CheckpointInfo exportCheckpoint(Path dir, Path out, String dtype) throws IOException {
+    public static CheckpointInfo exportCheckpoint(Path dir, Path out, DType dtype) throws IOException {
         Path ckpt = checkpointDir(dir);
         if (ckpt == null) throw new IOException("No checkpoint in " + dir + " (a finished run is a model directory already)");
         try (LatteFlow flow = LatteFlow.load(ckpt); SafeTensors st = SafeTensors.open(ckpt.resolve(TRAINER_STATE))) {
@@ -334,7 +335,7 @@ public final class TrainingRun {
     }
 
     private void finish(Ema ema) throws IOException {
-        saveModel(dir, ema, "F32");
+        saveModel(dir, ema, DType.F32);
         ObjectNode summary = JSON.createObjectNode();
         summary.set("plan", JSON.valueToTree(plan));
         summary.put("data", data);
@@ -346,7 +347,7 @@ public final class TrainingRun {
     }
 
     /** The model with the EMA in place of the weights it averages (the live weights are left as they are). */
-    private void saveModel(Path target, Ema ema, String dtype) throws IOException {
+    private void saveModel(Path target, Ema ema, DType dtype) throws IOException {
         Map<String, INDArray> live = new HashMap<>();
         ParamStore params = flow.model().params();
         ema.averaged().forEach((n, a) -> {

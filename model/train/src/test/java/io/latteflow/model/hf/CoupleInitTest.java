@@ -1,5 +1,6 @@
 package io.latteflow.model.hf;
 
+import io.latteflow.model.io.DType;
 import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.LatteFlow;
@@ -36,7 +37,7 @@ class CoupleInitTest {
     @Test
     void theCoupleKeepsTheVlmCopiesItIntoTheGenerationLayersAndStillAnswersAsTheVlm(@TempDir Path tmp) throws Exception {
         Path vlm = folder("untied-f32"), out = tmp.resolve("couple");
-        CoupleInit.write(vlm, out, new CoupleInit.Settings(Variant.COUPLE, 2, true, 16, 4, 0), "F32");
+        CoupleInit.write(vlm, out, new CoupleInit.Settings(Variant.COUPLE, 2, true, 16, 4, 0), DType.F32);
         BufferedImage image = ImageIO.read(vlm.resolveSibling("odd.png").toFile());
         try (LatteFlow original = LatteFlow.load(vlm); LatteFlow couple = LatteFlow.load(out)) {
             assertTrue(couple.canGenerate() && couple.chat() != null, "draws, and answers through the chat template");
@@ -57,7 +58,7 @@ class CoupleInitTest {
     @Test
     void generationTrainingContinuesFromItAndLeavesTheVlmFrozen(@TempDir Path tmp) throws Exception {
         Path init = tmp.resolve("init"), run = tmp.resolve("run");
-        CoupleInit.write(folder("tied-bf16-sharded"), init, new CoupleInit.Settings(Variant.COUPLE, 2, true, 16, 4, 3), "F32");
+        CoupleInit.write(folder("tied-bf16-sharded"), init, new CoupleInit.Settings(Variant.COUPLE, 2, true, 16, 4, 3), DType.F32);
         INDArray vlmBefore, genBefore;
         try (LatteFlow flow = LatteFlow.load(init)) {
             vlmBefore = flow.model().params().get("model.layers.1.mlp.up_proj.weight").dup();
@@ -76,7 +77,7 @@ class CoupleInitTest {
     @Test
     void groupsThatDoNotDivideTheLayersAreRefusedBeforeAnyWeightIsRead(@TempDir Path tmp) throws Exception {
         String m = assertThrows(IllegalArgumentException.class, () -> CoupleInit.write(folder("untied-f32"), tmp.resolve("x"),
-                new CoupleInit.Settings(Variant.COUPLE, 3, true, 16, 4, 0), "F32")).getMessage();
+                new CoupleInit.Settings(Variant.COUPLE, 3, true, 16, 4, 0), DType.F32)).getMessage();
         assertTrue(m.contains("--groups 3 must divide the VLM's 2 layers"), m);
         assertTrue(!tmp.resolve("x").toFile().exists(), "nothing written");
     }

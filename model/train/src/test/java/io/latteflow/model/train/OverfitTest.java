@@ -37,8 +37,8 @@ class OverfitTest {
         corpus.add("what is on top ? which color is on top");
         Path tok = dir.resolve("tokenizer.json");
         TokenizerBuilder.writeWordLevel(corpus, 100, tok);
-        LatteConfig c = LatteConfig.tiny().with("hiddenSize", 64).with("intermediateSize", 128).with("genImageSize", GEN)
-                .with("latentPatch", 2).with("vocabSize", 40);
+        LatteConfig c = LatteConfig.tiny().toBuilder().hiddenSize(64).intermediateSize(128).genImageSize(GEN)
+                .latentPatch(2).vocabSize(40).build();
         flow = LatteFlow.create(c, 7, tok);
     }
 

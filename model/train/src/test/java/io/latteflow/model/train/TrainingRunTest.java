@@ -1,5 +1,6 @@
 package io.latteflow.model.train;
 
+import io.latteflow.model.io.DType;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.data.CaptionedImage;
@@ -86,11 +87,11 @@ class TrainingRunTest {
             TrainingRun run = TrainingRun.start(running, flow, PLAN, "squares");
             trainUntilKilledAfter(run, 5);
         }
-        TrainingRun.CheckpointInfo at = TrainingRun.exportCheckpoint(running, export, "F32");
+        TrainingRun.CheckpointInfo at = TrainingRun.exportCheckpoint(running, export, DType.F32);
 
         assertEquals(new TrainingRun.CheckpointInfo(TrainingRun.Stage.GENERATION, 4), at);
         assertSameTensors(shorter.resolve("model.safetensors"), export.resolve("model.safetensors"));
-        IOException none = assertThrows(IOException.class, () -> TrainingRun.exportCheckpoint(shorter, tmp.resolve("x"), "F32"));
+        IOException none = assertThrows(IOException.class, () -> TrainingRun.exportCheckpoint(shorter, tmp.resolve("x"), DType.F32));
         assertTrue(none.getMessage().contains("No checkpoint"), none.getMessage());
     }
 

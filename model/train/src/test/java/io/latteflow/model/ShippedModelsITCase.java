@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The shipped models load and do what was asked: the Fashion model's trousers are trousers to the classifier; the
  * emoji model tells flags and categories of the emoji it learned, and draws a grinning face yellow.
  */
-class ShippedModelsTest {
+class ShippedModelsITCase {
     static final Path MODELS = Path.of("..", "..", "models");
 
     @Test
