@@ -201,7 +201,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command")
     d = sub.add_parser("demo")
-    d.add_argument("--mode", choices=["generate", "vqa"], default="generate")
+    d.add_argument("--mode", choices=["generate", "answer", "vqa"], default="generate")
     d.add_argument("--latte", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "latte"))
     d.add_argument("extra", nargs="*", help="more latte score options after --, e.g. -- --preset tiny")
     w = sub.add_parser("write-prompts")
@@ -214,7 +214,7 @@ def main():
     c = sub.add_parser("check")
     c.add_argument("output")
     c.add_argument("--input", required=True)
-    c.add_argument("--mode", choices=["generate", "vqa"], required=True)
+    c.add_argument("--mode", choices=["generate", "answer", "vqa"], required=True)
     a = p.parse_args()
     if a.command == "write-prompts":
         write_table(prompt_table(a.rows), a.file, a.stream)

@@ -40,7 +40,7 @@ OMP_NUM_THREADS="$THREADS" /usr/bin/time -v -o "$OUT/hf.time" "$VENV/bin/python"
 # The cap is also where JavaCPP collects dead temporaries, so it must not be 0 (unlimited).
 OMP_NUM_THREADS="$THREADS" OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SKYLAKEX}" \
   LATTE_JAVA_OPTS="${LATTE_JAVA_OPTS:--Xmx1g -Dorg.bytedeco.javacpp.maxbytes=9500M -Dorg.bytedeco.javacpp.maxphysicalbytes=15G}" \
-  /usr/bin/time -v -o "$OUT/latte.time" "$ROOT/latte" ask --model "$MODEL" --image "$OUT/test-image.png" \
+  /usr/bin/time -v -o "$OUT/latte.time" "$ROOT/latte" answer --model "$MODEL" --image "$OUT/test-image.png" \
   --question "$QUESTION" --max-new-tokens "$N" --timing "$OUT/latte.json" >&2
 
 "$VENV/bin/python" "$PY" report --hf "$OUT/hf.json" --latte "$OUT/latte.json" --hf-time "$OUT/hf.time" --latte-time "$OUT/latte.time"

@@ -80,7 +80,7 @@ public final class LatteCli implements Callable<Integer> {
     @Override
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
-        spec.commandLine().getErr().println("latte: a subcommand is required (demo, generate, ask, train, bench, data, ...)");
+        spec.commandLine().getErr().println("latte: a subcommand is required (demo, generate, answer, train, bench, data, ...)");
         return CliError.EXIT_BAD_INPUT;
     }
 }

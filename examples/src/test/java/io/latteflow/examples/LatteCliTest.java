@@ -138,8 +138,8 @@ class LatteCliTest {
             hf = hfAnswer(flow, "one-image");
         }
         assertEquals(hf, direct, "fixture case one-image: the in-process answer is HF's");
-        Run r = latte("ask", "--model", HF_TIED.toString(), "--image", wide.toString(),
-                "--question", "What is in this picture?", "--max-new-tokens", "12");
+        Run r = latte("answer", "--model", HF_TIED.toString(), "--image", wide.toString(),
+                "--question", "What is in this picture?", "--max-new-tokens", "12");        // 'ask' is its alias
         assertEquals(0, r.exit(), r.err());
         assertEquals(direct + System.lineSeparator(), r.out());
         assertFalse(r.err().contains("Resizing"), "a Qwen2-VL model reads the 48x24 image at its own size: " + r.err());

@@ -28,7 +28,7 @@ public final class LatteOptions implements Serializable {
             .withDescription("Model directory (config.json, model.safetensors, tokenizer.json), readable by every TaskManager.");
     public static final ConfigOption<Integer> MODEL_COPIES = ConfigOptions.key("latte.model-copies").intType().defaultValue(1)
             .withDescription("Copies of the model loaded per TaskManager JVM; subtasks share them round robin.");
-    public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("latte.max-batch-size").intType().defaultValue(16)
+    public static final ConfigOption<Integer> MAX_BATCH_SIZE = ConfigOptions.key("latte.max-batch-size").intType().defaultValue(RequestLimits.DEFAULT_BATCH_SIZE)
             .withDescription("Requests per model call; a batch is run as soon as it is full.");
     public static final ConfigOption<Duration> MAX_BATCH_DELAY = ConfigOptions.key("latte.max-batch-delay").durationType()
             .defaultValue(Duration.ofMillis(50))

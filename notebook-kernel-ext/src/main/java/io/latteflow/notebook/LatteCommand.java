@@ -15,7 +15,7 @@ import java.util.Optional;
  * }</pre>
  */
 public sealed interface LatteCommand {
-    String USAGE = "%latte load [dir] | generate \"prompt\" [--steps N --cfg S --seed K --n N] | ask <image variable or path> \"question\""
+    String USAGE = "%latte load [dir] | generate \"prompt\" [--steps N --cfg S --seed K --n N] | answer (or ask) <image variable or path> \"question\""
             + " | info; %%latte generate [options] with one prompt per line";
 
     /** {@code %latte load [dir]}; no dir means the default model. */
@@ -75,9 +75,9 @@ public sealed interface LatteCommand {
                 yield new Load(rest.stream().findFirst());
             }
             case "generate" -> generate(rest, body);
-            case "ask" -> {
-                if (rest.isEmpty()) throw new LatteNotebookException("%latte ask needs an image variable or path and a question");
-                if (rest.size() < 2) throw new LatteNotebookException("%latte ask " + rest.get(0) + " needs a question after the image, e.g. \"what is this?\"");
+            case "answer", "ask" -> {                  // answer, as on every front door; ask, the first release's name
+                if (rest.isEmpty()) throw new LatteNotebookException("%latte " + sub + " needs an image variable or path and a question");
+                if (rest.size() < 2) throw new LatteNotebookException("%latte " + sub + " " + rest.get(0) + " needs a question after the image, e.g. \"what is this?\"");
                 yield new Ask(rest.get(0), String.join(" ", rest.subList(1, rest.size())));
             }
             case "info" -> {

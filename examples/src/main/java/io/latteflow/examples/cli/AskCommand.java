@@ -23,8 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code latte ask}: visual question answering on one image. */
-@Command(name = "ask", mixinStandardHelpOptions = true, sortOptions = false,
+/** {@code latte answer} (alias {@code ask}): visual question answering on one image, the operation every front door calls answer. */
+@Command(name = "answer", aliases = "ask", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Answer a question about an image; prints the answer on stdout.")
 public final class AskCommand implements Callable<Integer> {
     @Spec

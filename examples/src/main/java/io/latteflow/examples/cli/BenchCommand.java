@@ -144,7 +144,7 @@ public final class BenchCommand implements Callable<Integer> {
     private void warmUp(Measured m, PrintWriter err) {
         long start = System.nanoTime();
         m.flow.generate(requests());
-        m.flow.model().vlm().prefill(prompts(m.flow), null);
+        m.flow.prefill(prompts(m.flow));
         if (trainRepeats > 0) {
             m.trainer = new GenerationTrainer(m.flow.model(), 1e-4, seed, m.flow.captionContext(""));
             for (int g = 0; g < m.config().groups(); g++) train(m, g);
@@ -155,18 +155,18 @@ public final class BenchCommand implements Callable<Integer> {
 
     private void sampleOnce(Measured m) {
         List<GenerationRequest> requests = requests();
-        long before = m.flow.model().samplingCounter().layerEvaluations();
+        long before = m.flow.layerEvaluations();
         long start = System.nanoTime();
         m.flow.generate(requests);
         m.runs.add((System.nanoTime() - start) / 1e9);
-        m.evals.add(m.flow.model().samplingCounter().layerEvaluations() - before);
+        m.evals.add(m.flow.layerEvaluations() - before);
     }
 
     /** The one prefill a sampling run makes (captions plus their empty twins), timed alone. */
     private void prefillOnce(Measured m) {
         PromptBatch p = prompts(m.flow);
         long start = System.nanoTime();
-        m.flow.model().vlm().prefill(p, null);
+        m.flow.prefill(p);
         m.prefills.add((System.nanoTime() - start) / 1e9);
     }
 

@@ -42,8 +42,9 @@ public final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "OUTPUT", description = "Arrow IPC file to write (atomically, at the end).")
     Path out;
 
-    @Option(names = "--mode", paramLabel = "generate|vqa", defaultValue = "generate",
-            description = "generate: prompts to images; vqa: images and questions to answers. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--mode", paramLabel = "generate|answer", defaultValue = "generate",
+            description = "generate: prompts to images; answer (or vqa, its first name): images and questions to answers. "
+                    + "Default: ${DEFAULT-VALUE}.")
     ScoreMode mode;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "16", description = "Rows per model call. Default: ${DEFAULT-VALUE}.")

@@ -32,7 +32,8 @@ public final class LatteFlowModelOptions {
             .enumType(LatteFlowTask.class)
             .defaultValue(LatteFlowTask.GENERATE)
             .withDescription("'generate': INPUT (prompt STRING) OUTPUT (image BYTES) gives PNG bytes. "
-                    + "'vqa': INPUT (image BYTES, question STRING) OUTPUT (answer STRING). "
+                    + "'answer' ('vqa', the first release's name, is still read): INPUT (image BYTES, question STRING) "
+                    + "OUTPUT (answer STRING). "
                     + "Either OUTPUT may add an 'error STRING' column that says why a row got no result.");
 
     public static final ConfigOption<Integer> STEPS = ConfigOptions.key("steps")

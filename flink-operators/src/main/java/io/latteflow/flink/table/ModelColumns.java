@@ -15,7 +15,7 @@ import java.util.List;
  * the optional {@code error} output is found by name.
  *
  * <pre>{@code
- * ModelColumns cols = ModelColumns.of(LatteFlowTask.VQA, model.getResolvedInputSchema(),
+ * ModelColumns cols = ModelColumns.of(LatteFlowTask.ANSWER, model.getResolvedInputSchema(),
  *         model.getResolvedOutputSchema(), "`cat`.`db`.`reader`");
  * int imageAt = cols.imageInput();
  * }</pre>
@@ -41,12 +41,12 @@ record ModelColumns(int imageInput, int textInput, int outputArity, int resultOu
             text = 0;
         } else {
             if (in.size() != 2) {
-                throw invalid(model, "a 'vqa' model takes INPUT (image BYTES, question STRING), got INPUT " + describe(in));
+                throw invalid(model, "an 'answer' model takes INPUT (image BYTES, question STRING), got INPUT " + describe(in));
             }
             image = indexOf(in, LogicalTypeFamily.BINARY_STRING);
             text = indexOf(in, LogicalTypeFamily.CHARACTER_STRING);
             if (image < 0 || text < 0) {
-                throw invalid(model, "a 'vqa' model takes one BYTES and one STRING input, got INPUT " + describe(in));
+                throw invalid(model, "an 'answer' model takes one BYTES and one STRING input, got INPUT " + describe(in));
             }
         }
 

@@ -313,7 +313,7 @@ class LatteFlowSqlModelITCase {
 
     private static String vqaModel(String name, String output) {
         return "CREATE TEMPORARY MODEL " + name + " INPUT (image BYTES, question STRING) OUTPUT (" + output + ") WITH ("
-                + "'provider' = 'latte-flow', 'model' = '" + checkpoint + "', 'task' = 'vqa',"
+                + "'provider' = 'latte-flow', 'model' = '" + checkpoint + "', 'task' = 'answer',"
                 + " 'max-new-tokens' = '4')";
     }
 

@@ -40,7 +40,7 @@ import java.util.Map;
  *
  * <p>Input: an Arrow IPC file or stream. {@link ScoreMode#GENERATE} reads {@code prompt} (utf8) and optionally
  * {@code seed} (int64; default the row number), {@code steps} (int32) and {@code guidance} (float32);
- * {@link ScoreMode#VQA} reads {@code image} (the Hugging Face image type {@code struct<bytes: binary, path: utf8>},
+ * {@link ScoreMode#ANSWER} reads {@code image} (the Hugging Face image type {@code struct<bytes: binary, path: utf8>},
  * or plain binary; PNG, JPEG, BMP or GIF) and {@code question} (utf8). Other columns pass through.
  *
  * <p>Output: an Arrow IPC file with the input columns plus {@code image} ({@code struct<bytes: binary (PNG),
@@ -369,13 +369,13 @@ public final class ArrowScorer {
      * Settings of an {@link ArrowScorer}.
      *
      * <pre>{@code
-     * ArrowScorer s = ArrowScorer.builder(flow).mode(ScoreMode.VQA).batchSize(8).maxNewTokens(12).build();
+     * ArrowScorer s = ArrowScorer.builder(flow).mode(ScoreMode.ANSWER).batchSize(8).maxNewTokens(12).build();
      * }</pre>
      */
     public static final class Builder {
         private final LatteFlow flow;
         private ScoreMode mode = ScoreMode.GENERATE;
-        private int batchSize = 16;
+        private int batchSize = io.latteflow.model.RequestLimits.DEFAULT_BATCH_SIZE;
         private String modelName;
         private TensorOutput tensor = TensorOutput.NONE;
         private int maxNewTokens = 16;

@@ -161,10 +161,10 @@ class ArrowScorerTest {
                 m.put("question", questions[i]);
                 return m;
             });
-            ScoreResult r = ArrowScorer.builder(flow).mode(ScoreMode.VQA).batchSize(4).maxNewTokens(5).build().score(in, out);
+            ScoreResult r = ArrowScorer.builder(flow).mode(ScoreMode.ANSWER).batchSize(4).maxNewTokens(5).build().score(in, out);
             assertEquals(5, r.failedRows());
             Table t = read(out);
-            assertEquals("vqa", t.schema().getCustomMetadata().get("latte.mode"));
+            assertEquals("answer", t.schema().getCustomMetadata().get("latte.mode"));
             List<String> errors = new ArrayList<>();
             for (Map<String, Object> row : t.rows()) errors.add((String) row.get("error"));
             assertNull(errors.get(0));
@@ -200,7 +200,7 @@ class ArrowScorerTest {
             return m;
         });
         try (LatteFlow hf = LatteFlow.load(folders.resolve("tied-bf16-sharded"))) {
-            ScoreResult r = ArrowScorer.builder(hf).mode(ScoreMode.VQA).batchSize(4).maxNewTokens(12).build().score(in, out);
+            ScoreResult r = ArrowScorer.builder(hf).mode(ScoreMode.ANSWER).batchSize(4).maxNewTokens(12).build().score(in, out);
             assertEquals(3, r.rows());
             assertEquals(0, r.failedRows());
             assertEquals(1, r.batches(), "the three sizes share one model call");
@@ -233,14 +233,14 @@ class ArrowScorerTest {
 
     @Test
     void missingOrWronglyTypedColumnsNameTheExpectedSchema() throws IOException {
-        String gen = ArrowScorer.expectedSchema(ScoreMode.GENERATE), vqa = ArrowScorer.expectedSchema(ScoreMode.VQA);
+        String gen = ArrowScorer.expectedSchema(ScoreMode.GENERATE), vqa = ArrowScorer.expectedSchema(ScoreMode.ANSWER);
         assertSchemaError(ScoreMode.GENERATE, new Schema(List.of(utf8("caption"))),
                 "Input has no column 'prompt' (utf8)", gen, "the input has: caption: utf8");
         assertSchemaError(ScoreMode.GENERATE, new Schema(List.of(int64("prompt"))), "Column 'prompt' is int64, expected utf8", gen);
         assertSchemaError(ScoreMode.GENERATE, new Schema(List.of(utf8("prompt"), utf8("seed"))), "Column 'seed' is utf8, expected int64");
         assertSchemaError(ScoreMode.GENERATE, new Schema(List.of(utf8("prompt"), utf8("error"))), "already has a column 'error'");
-        assertSchemaError(ScoreMode.VQA, new Schema(List.of(hfImage("image"))), "Input has no column 'question'", vqa);
-        assertSchemaError(ScoreMode.VQA, new Schema(List.of(int32("image"), utf8("question"))),
+        assertSchemaError(ScoreMode.ANSWER, new Schema(List.of(hfImage("image"))), "Input has no column 'question'", vqa);
+        assertSchemaError(ScoreMode.ANSWER, new Schema(List.of(int32("image"), utf8("question"))),
                 "Column 'image' is int32, expected struct<bytes: binary, path: utf8> or binary", vqa);
     }
 

@@ -10,6 +10,7 @@ import io.latteflow.model.hf.Qwen2VlFolder;
 import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.DType;
 import io.latteflow.model.io.LatteTokenizer;
+import io.latteflow.model.nn.ParamStore;
 import io.latteflow.model.io.TokenizerBuilder;
 import io.latteflow.model.vlm.ImagePatches;
 import io.latteflow.model.vlm.PromptBatch;
@@ -340,6 +341,14 @@ public final class LatteFlow implements AutoCloseable {
     public long parameterCount() { return model.params().count(n -> true); }
     /** The parameters one sampling step reads: one group's layers, its head and the timestep embedder. */
     public long activeParamsPerStep() { return model.activeParamsPerStep(); }
+    /** The weights, by Hugging Face name; trainers update them in place. */
+    public ParamStore parameters() { return model.params(); }
+    /** Transformer-layer evaluations the generation groups have run so far (counted from the ops that ran). */
+    public long layerEvaluations() { return model.samplingCounter().layerEvaluations(); }
+    /** The VLM prefill of a prompt batch: every layer's keys and values and the final hidden states. */
+    public VisionLanguageModel.Prefill prefill(PromptBatch prompts) { return model.vlm().prefill(prompts, null); }
+    /** Pixels (batch, 3, size, size) in [0, 1] as the latents the generation path draws. */
+    public INDArray encodeLatents(INDArray pixels) { return model.codec().encode(pixels); }
     public LatteModel model() { return model; }
     public LatteConfig config() { return model.config(); }
     public LatteTokenizer tokenizer() { return tokenizer; }

@@ -19,6 +19,9 @@ package io.latteflow.model;
  * @param maxNewTokens   most answer tokens a question may ask for
  */
 public record RequestLimits(int maxSteps, double maxGuidance, int maxPromptChars, long maxImagePixels, int maxNewTokens) {
+    /** Requests per model call where a front door batches (Flink, SQL, Arrow), unless the user says otherwise. */
+    public static final int DEFAULT_BATCH_SIZE = 16;
+
     /** 1000 steps, guidance 50, 500 characters, 4096 x 4096 pixels, 256 answer tokens. */
     public static final RequestLimits DEFAULTS = new RequestLimits(1000, 50.0, 500, 4096L * 4096, 256);
 

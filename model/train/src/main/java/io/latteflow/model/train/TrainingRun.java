@@ -168,7 +168,7 @@ public final class TrainingRun {
             if (plan.understandingSteps > 0 && vqa.isEmpty()) throw new IllegalArgumentException("the understanding stage has no VQA samples");
             Adam adam = runUnderstanding(vqa, listener);
             // The generation layers start as copies of the VLM as the understanding stage left it (the paper's init).
-            LatteWeights.initGenerationFromVlm(flow.config(), flow.model().params());
+            LatteWeights.initGenerationFromVlm(flow.config(), flow.parameters());
             stage = Stage.GENERATION;
             done = 0;
             checkpoint(adam, null);                                               // a kill now keeps the finished stage
@@ -206,7 +206,7 @@ public final class TrainingRun {
         GenerationTrainer trainer = new GenerationTrainer(flow.model(), plan.learningRate, plan.seed, flow.captionContext(""),
                 plan.groupSampling);
         Predicate<String> trained = flow.config().variant() == Variant.BLEND ? n -> true : n -> n.startsWith("gen.");
-        Ema ema = new Ema(flow.model().params(), trained, plan.emaDecay);
+        Ema ema = new Ema(flow.parameters(), trained, plan.emaDecay);
         restoreState(trainer.adam(), ema);
         trainer.resumeAt(done);
         BatchOrder order = new BatchOrder(images.size(), plan.batch, plan.seed + 1);
@@ -222,7 +222,7 @@ public final class TrainingRun {
                     pixels[i] = Images.toArray(Images.resize(s.image(), size));
                     contexts.add(flow.captionContext(s.caption()));
                 }
-                INDArray x1 = flow.model().codec().encode(Nd4j.stack(0, pixels));      // (batch, nImg, latentDim)
+                INDArray x1 = flow.encodeLatents(Nd4j.stack(0, pixels));      // (batch, nImg, latentDim)
                 long start = System.nanoTime();
                 GenerationTrainer.Step step = trainer.step(contexts, x1);
                 ema.update();
@@ -294,7 +294,7 @@ public final class TrainingRun {
         Path ckpt = checkpointDir(dir);
         if (ckpt == null) throw new IOException("No checkpoint in " + dir + " (a finished run is a model directory already)");
         try (LatteFlow flow = LatteFlow.load(ckpt); SafeTensors st = SafeTensors.open(ckpt.resolve(TRAINER_STATE))) {
-            ParamStore params = flow.model().params();
+            ParamStore params = flow.parameters();
             for (String n : st.names()) {
                 if (!n.startsWith("ema.")) continue;
                 INDArray average = st.get(n);
@@ -349,7 +349,7 @@ public final class TrainingRun {
     /** The model with the EMA in place of the weights it averages (the live weights are left as they are). */
     private void saveModel(Path target, Ema ema, DType dtype) throws IOException {
         Map<String, INDArray> live = new HashMap<>();
-        ParamStore params = flow.model().params();
+        ParamStore params = flow.parameters();
         ema.averaged().forEach((n, a) -> {
             live.put(n, params.get(n).dup());
             params.get(n).assign(a);
