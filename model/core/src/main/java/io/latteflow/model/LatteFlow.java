@@ -10,6 +10,7 @@ import io.latteflow.model.hf.Qwen2VlFolder;
 import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.DType;
 import io.latteflow.model.io.LatteTokenizer;
+import io.latteflow.model.nn.BlasKernels;
 import io.latteflow.model.nn.ParamStore;
 import io.latteflow.model.io.TokenizerBuilder;
 import io.latteflow.model.vlm.ImagePatches;
@@ -61,6 +62,7 @@ public final class LatteFlow implements AutoCloseable {
     }
 
     private LatteFlow(LatteModel model, LatteTokenizer tokenizer, Path tokenizerJson, Qwen2VlChat chat, Path vlmOnly) {
+        BlasKernels.logOnce();
         if (tokenizer.vocabSize() > model.config().vocabSize()) {
             throw new IllegalArgumentException("Tokenizer has " + tokenizer.vocabSize() + " tokens but the model's vocabSize is "
                     + model.config().vocabSize());
