@@ -59,7 +59,9 @@ public final class EulerSampler {
         INDArray x = noise.dup();
         double dt = 1.0 / steps;
         for (int i = 0; i < steps; i++) {
-            double t = i * dt;
+            // i / steps, not i * dt: the continuous batcher times a step as done / steps, and i * (1.0 / 98) falls just
+            // below 0.5 at i = 49 and would pick another group (found by the PyTorch peer, bench/torch_peer.py).
+            double t = (double) i / steps;
             ExpertGroup group = groups.get(partition.groupAt(t));
             double[] times = new double[ctx.batch()];
             java.util.Arrays.fill(times, t);

@@ -12,8 +12,9 @@ import java.util.stream.Stream;
 
 /**
  * Which OpenBLAS kernels the matmuls run on. ND4J 1.0.0-M2.1 bundles OpenBLAS 0.3.19, which does not know recent
- * Xeons and falls back to its SSE3 (Prescott) kernels without a word; on this project's 2-core VM (family 6 model 207)
- * that made the bench preset's sampling 2.2x slower (0.285 against 0.129 s per image, issue 18). OpenBLAS reads
+ * CPUs and falls back to old kernels without a word (SSE3 "Prescott" on a Xeon of family 6 model 207, "Barcelona" on an
+ * AMD EPYC of family 26); on the latter the bench preset's sampling was 1.8x slower (0.244 against 0.135 s per image
+ * with SKYLAKEX, issue 18). OpenBLAS reads
  * {@code OPENBLAS_CORETYPE} only when it loads, so a library can only say what to set: the {@code latte} launcher sets
  * it from the CPU's flags, and {@link #logOnce()} tells everyone else, once per JVM.
  *
@@ -45,8 +46,8 @@ public final class BlasKernels {
         }
         String best = forFlags(cpuFlags());
         if (best != null) {
-            LOG.warn("OPENBLAS_CORETYPE is not set: ND4J's OpenBLAS 0.3.19 may not recognise this CPU and run its SSE3 "
-                    + "kernels (2.2x slower sampling measured on a recent Xeon). This CPU supports {}: set "
+            LOG.warn("OPENBLAS_CORETYPE is not set: ND4J's OpenBLAS 0.3.19 may not recognise this CPU and run old "
+                    + "SSE-era kernels (1.8x slower sampling measured on a recent EPYC). This CPU supports {}: set "
                     + "OPENBLAS_CORETYPE={} in the environment before the JVM starts (the latte launcher does).", best, best);
         }
     }
