@@ -24,7 +24,8 @@ public final class ModelOptions {
     CommandSpec mixee;
 
     @Option(names = "--model", paramLabel = "DIR", defaultValue = DEFAULT_MODEL,
-            description = "Model directory (config.json, model.safetensors, tokenizer.json). A relative path is looked "
+            description = "Model directory (config.json, model.safetensors, tokenizer.json), or a Hugging Face Qwen2-VL "
+                    + "folder. A relative path is looked "
                     + "up in the current directory, then in the repository root. Default: ${DEFAULT-VALUE}.")
     Path model;
 
@@ -50,9 +51,9 @@ public final class ModelOptions {
         }
         Path dir = resolve(model);
         if (!Files.isDirectory(dir)) {
-            throw new CliError("No model at '" + model + "': the directory does not exist. Train one with "
-                    + "'latte train --images DIR --out " + model + "' (a trained model ships in a later release), "
-                    + "point --model at a model directory, or try the command on an untrained model with --preset tiny.");
+            throw new CliError("No model at '" + model + "': the directory does not exist. Point --model at a model "
+                    + "directory (the shipped ones are in models/; a Hugging Face Qwen2-VL folder works too), train one "
+                    + "with 'latte train --images DIR --out " + model + "', or try the command on an untrained model with --preset tiny.");
         }
         try {
             return LatteFlow.load(dir);

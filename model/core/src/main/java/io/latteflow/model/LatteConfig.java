@@ -105,7 +105,10 @@ public record LatteConfig(
                 2, 128, 4, 2, 4, 2, 2, 32, 4, true, 100, 32, 4, 3, 256, 20, 5.0, 0.1);
     }
 
-    /** The paper's scale: Qwen2-VL-2B backbone, K = 4, M = 7 (the latent codec is DC-AE in a later release). */
+    /**
+     * The paper's scale: Qwen2-VL-2B backbone, K = 4, M = 7, with the pixel-patch codec (DC-AE is issue 20). To start
+     * from the real Qwen2-VL-2B-Instruct weights, load its folder or use {@code latte init-couple}.
+     */
     public static LatteConfig paper() {
         return new LatteConfig(Variant.COUPLE, 151936, 1536, 28, 12, 2, 8960, 1e6, 1e-6, 4096,
                 32, 1280, 16, 4, 14, 2, 2, 448, 4, true, 100, 256, 32, 3, 256, 40, 5.0, 0.1);
