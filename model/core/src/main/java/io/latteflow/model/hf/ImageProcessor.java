@@ -76,10 +76,6 @@ public final class ImageProcessor {
         return new ImageProcessor(c, Math.min(minPixels, pixels), Math.min(maxPixels, pixels), mean, std);
     }
 
-    public long maxPixels() {
-        return maxPixels;
-    }
-
     /** One image's patch rows (gridH * gridW, 3*T*p*p) and its patch grid. */
     public record Pixels(float[] patches, int gridH, int gridW, int merge) {
         public int tokens() {
