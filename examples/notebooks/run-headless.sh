@@ -70,9 +70,9 @@ if [ "$KERNEL" = rapaio ]; then SPEC_NAME=rapaio-jupyter-kernel; else SPEC_NAME=
 SPEC="$WORK/kernelspec/$SPEC_NAME"
 mkdir -p "$SPEC"
 CACHE="$ROOT/target/native-cache"
-"$VENV/bin/python" - "$SPEC/kernel.json" "$KERNEL" "${LATTE_KERNEL_CP:-}" "${LATTE_RAPAIO_JAR:-}" "$CACHE" <<'PY'
+"$VENV/bin/python" - "$SPEC/kernel.json" "$KERNEL" "${LATTE_KERNEL_CP:-}" "${LATTE_RAPAIO_JAR:-}" "$CACHE" "$WORK/py/rapaio_launch.py" <<'PY'
 import json, sys
-spec, kernel, cp, jar, cache = sys.argv[1:]
+spec, kernel, cp, jar, cache, launcher = sys.argv[1:]
 jvm = ["java", "-Xmx3g", "-Djava.awt.headless=true",
        "-Dorg.bytedeco.javacpp.cachedir=" + cache + "/javacpp", "-DDJL_CACHE_DIR=" + cache + "/djl",
        "-Doffline=true", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
@@ -80,7 +80,7 @@ jvm = ["java", "-Xmx3g", "-Djava.awt.headless=true",
        "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"]
 env = {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "MALLOC_ARENA_MAX": "2", "DJL_CACHE_DIR": cache + "/djl"}
 if kernel == "rapaio":
-    argv = jvm + ["-jar", jar, "{connection_file}"]
+    argv = [sys.executable, launcher] + jvm + ["-jar", jar, "{connection_file}"]
     name = "Java (rapaio-jupyter-kernel)"
     env["RJK_TIMEOUT_MILLIS"] = "-1"
 else:
@@ -91,44 +91,72 @@ json.dump({"argv": argv, "display_name": name, "language": "java", "interrupt_mo
 PY
 "$VENV/bin/jupyter" kernelspec install --prefix="$WORK/jupyter/prefix" --name "$SPEC_NAME" "$SPEC" >/dev/null 2>&1
 
-# 4b. rapaio 3.0.x binds its sockets a moment before it installs its message handlers, and a request in that moment
-#     kills its shell thread (NullPointerException in Channels.getHandler; nbclient asks kernel_info at once). So the
-#     client waits for the kernel's heartbeat and a grace second before it asks anything. At most 30 s: in one CI
-#     run the heartbeat never answered these probes and the whole wait (then 180 s) passed before a normal run.
-MANAGER=()
+# 4b. rapaio 3.0.x starts each channel's loop thread before it marks the thread running (LoopThread.start: super.start()
+#     then running = true), so on a busy machine a thread can find running false and end at once: the kernel then
+#     has a bound shell or heartbeat socket that nobody reads, and nbclient waits 60 s for nothing (CI, stop 22). It
+#     also installs its message handlers a moment after binding, and a request in that moment kills the shell thread
+#     (NullPointerException in Channels.getHandler). So the kernelspec starts rapaio through rapaio_launch.py, which
+#     waits for the heartbeat and a grace second, asks kernel_info itself, and starts a fresh kernel (up to 5 times)
+#     when either stays silent; then it stands in for the kernel process until the JVM ends.
 if [ "$KERNEL" = rapaio ]; then
   mkdir -p "$WORK/py"
-  cat >"$WORK/py/latte_kernel_managers.py" <<'PY'
-import asyncio
+  cat >"$WORK/py/rapaio_launch.py" <<'PY'
+import os, signal, subprocess, sys, time
 import zmq
-from jupyter_client.manager import AsyncKernelManager
+from jupyter_client import BlockingKernelClient
+
+connection_file, cmd = sys.argv[-1], sys.argv[1:]
 
 
-class HeartbeatFirstKernelManager(AsyncKernelManager):
-    async def _async_post_start_kernel(self, **kw):
-        await super()._async_post_start_kernel(**kw)
-        ctx = zmq.Context.instance()
-        for _ in range(100):
-            sock = ctx.socket(zmq.REQ)
-            sock.linger = 0
-            sock.connect(f"{self.transport}://{self.ip}:{self.hb_port}")
-            sock.send(b"ping")
-            answered = sock.poll(200)
-            sock.close()
-            if answered:
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(1.0)
+def heartbeat(client, seconds):
+    sock = zmq.Context.instance().socket(zmq.REQ)
+    sock.linger = 0
+    sock.connect(f"{client.transport}://{client.ip}:{client.hb_port}")
+    try:
+        deadline = time.monotonic() + seconds
+        sock.send(b"ping")
+        while time.monotonic() < deadline:
+            if sock.poll(200):
+                return True
+        return False
+    finally:
+        sock.close()
+
+
+def answers(client):
+    if not heartbeat(client, 20):
+        return False
+    time.sleep(1.0)
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=20)
+        return True
+    except RuntimeError:
+        return False
+    finally:
+        client.stop_channels()
+
+
+for attempt in range(1, 6):
+    kernel = subprocess.Popen(cmd)
+    client = BlockingKernelClient(connection_file=connection_file)
+    client.load_connection_file()
+    if answers(client):
+        break
+    print(f"rapaio_launch: the kernel did not answer (try {attempt}); starting a fresh one", file=sys.stderr, flush=True)
+    kernel.kill()
+    kernel.wait()
+for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, lambda s, _f: kernel.send_signal(s))
+sys.exit(kernel.wait())
 PY
-  export PYTHONPATH="$WORK/py${PYTHONPATH:+:$PYTHONPATH}"
-  MANAGER=(--ExecutePreprocessor.kernel_manager_class=latte_kernel_managers.HeartbeatFirstKernelManager)
 fi
 
 # 5. Execute, then an HTML copy to look at.
 log "executing $NOTEBOOK on the $KERNEL kernel ..."
 "$VENV/bin/jupyter" nbconvert --to notebook --execute \
   --ExecutePreprocessor.kernel_name="$SPEC_NAME" --ExecutePreprocessor.timeout="${LATTE_TIMEOUT:-600}" \
-  ${LATTE_ALLOW_ERRORS:+--allow-errors} "${MANAGER[@]}" \
+  ${LATTE_ALLOW_ERRORS:+--allow-errors} \
   --output-dir="$(dirname "$OUT")" --output "$(basename "$OUT")" "$NOTEBOOK"
 "$VENV/bin/jupyter" nbconvert --to html --output-dir="$(dirname "$OUT")" "$OUT" >/dev/null 2>&1
 log "wrote $OUT and ${OUT%.ipynb}.html"
