@@ -3,15 +3,22 @@ package io.latteflow.model.nn;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One SameDiff graph over a shared {@link ParamStore}, with the building blocks every part of the model uses.
@@ -41,10 +48,118 @@ public final class Net {
         return params;
     }
 
-    /** Runs the graph for the named outputs; see {@link FlatSession} for why every run goes through here. */
+    /**
+     * Runs the graph for the named outputs. The second time a thread asks for the same outputs from inputs of the
+     * same shapes, the graph becomes a {@link Plan} and later calls replay it; a shape seen once runs on SameDiff's
+     * session ({@link FlatSession}), which keeps nothing. {@code -Dlatte.replay=false} runs everything on SameDiff.
+     */
     public Map<String, INDArray> output(Map<String, INDArray> inputs, String... outputs) {
-        FlatSession.install(sd);
-        return sd.output(inputs, outputs);
+        return forward.output(inputs, outputs);
+    }
+
+    /**
+     * The loss and its gradients with respect to the named weights, from one forward and backward pass, replayed
+     * like {@link #output}. The backward graph is built on the first call.
+     */
+    public OutAndGrad gradients(Map<String, INDArray> inputs, String loss, Collection<String> wrt) {
+        Runner grad = backward(loss);
+        Map<String, String> gradientOf = new LinkedHashMap<>();      // a weight the loss does not read has none
+        for (String w : wrt) if (sd.getVariable(w).getGradient() != null) gradientOf.put(w, sd.getVariable(w).getGradient().name());
+        List<String> names = new ArrayList<>(List.of(loss));
+        names.addAll(gradientOf.values());
+        Map<String, INDArray> out = grad.output(inputs, names.toArray(new String[0]));
+        Map<String, INDArray> grads = new HashMap<>();
+        gradientOf.forEach((w, g) -> grads.put(w, out.get(g)));
+        return new OutAndGrad(Map.of(loss, out.get(loss)), grads);
+    }
+
+    private final Runner forward = new Runner(sd);
+    private volatile Runner backward;
+    private static final Object QUIET = new Object();
+
+    /**
+     * SameDiff 1.0.0-M2.1 prints a line per differentiated op to stdout while it builds a backward graph; that would
+     * flood a user's console or notebook, so stdout is muted for the duration (one graph at a time, hence the lock).
+     */
+    private Runner backward(String loss) {
+        if (backward != null) return backward;
+        synchronized (QUIET) {
+            if (backward == null) {
+                sd.setLossVariables(loss);
+                PrintStream out = System.out;
+                System.setOut(new PrintStream(OutputStream.nullOutputStream()));
+                try {
+                    sd.createGradFunction();
+                } finally {
+                    System.setOut(out);
+                }
+                SameDiff grad = sd.getFunction("grad");
+                grad.setListeners(sd.getListeners());
+                backward = new Runner(grad);
+            }
+            return backward;
+        }
+    }
+
+    /** Whether runners replay plans; read once, for benchmarks that compare both ways in one process. */
+    private static final boolean REPLAY = !"false".equals(System.getProperty("latte.replay"));
+
+    /**
+     * Runs one SameDiff graph, with each thread's plans of it, the most recently used first. Four cover the sampler
+     * (one shape per group and batch) and a prefill; a shape seen once (a decoding step's growing cache) never makes
+     * a plan, as it would hold its activations for nothing. A graph a plan cannot run stays on SameDiff.
+     */
+    private static final class Runner {
+        private static final int KEEP = 4, REMEMBER = 32;
+        private final SameDiff graph;
+        private final ThreadLocal<Plans> plans = ThreadLocal.withInitial(Plans::new);
+        private volatile boolean unplannable;
+
+        Runner(SameDiff graph) {
+            this.graph = graph;
+        }
+
+        Map<String, INDArray> output(Map<String, INDArray> inputs, String[] outputs) {
+            if (REPLAY && !unplannable) {
+                Map<String, INDArray> out = plans.get().output(inputs, outputs);
+                if (out != null) return out;
+            }
+            FlatSession.install(graph);
+            return graph.output(inputs, outputs);
+        }
+
+        private final class Plans {
+            private final LinkedHashMap<String, Plan> kept = new LinkedHashMap<>(8, 0.75f, true);
+            private final LinkedHashMap<String, Boolean> seen = new LinkedHashMap<>(64, 0.75f, true);
+
+            /** The outputs from a plan, or null when SameDiff should run (first sighting, or no plan possible). */
+            Map<String, INDArray> output(Map<String, INDArray> inputs, String[] outputs) {
+                String key = key(inputs, outputs);
+                Plan plan = kept.get(key);
+                if (plan != null && plan.fits(inputs)) return plan.run(inputs);
+                if (plan != null) kept.remove(key).close();
+                if (seen.put(key, Boolean.TRUE) == null) {
+                    if (seen.size() > REMEMBER) seen.remove(seen.keySet().iterator().next());
+                    return null;
+                }
+                Plan fresh;
+                try {
+                    fresh = Plan.build(graph, inputs, outputs);
+                } catch (UnsupportedOperationException e) {
+                    unplannable = true;
+                    return null;
+                }
+                kept.put(key, fresh);
+                if (kept.size() > KEEP) kept.remove(kept.keySet().iterator().next()).close();
+                return fresh.results(inputs);
+            }
+
+            private static String key(Map<String, INDArray> inputs, String[] outputs) {
+                StringBuilder sb = new StringBuilder(String.join(",", outputs)).append('|');
+                new TreeMap<>(inputs).forEach((k, v) -> sb.append(k).append(Arrays.toString(v.shape())).append(v.dataType()).append(';'));
+                return sb.toString();
+            }
+        }
     }
 
     /** The graph variable bound to a stored weight (created on first use, sharing the array). */

@@ -162,7 +162,7 @@ public final class GenerationTrainer {
         }
         in.put("target", rowTarget);
         Net net = g.trainingGraph();
-        return Gradients.compute(net, in, "loss", trainable(net));
+        return net.gradients(in, "loss", trainable(net));
     }
 
     /** The given rows of a (batch, nImg, dim) array. */

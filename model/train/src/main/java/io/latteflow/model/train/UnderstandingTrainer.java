@@ -72,7 +72,7 @@ public final class UnderstandingTrainer {
         Net net = graph();
         List<String> wrt = new ArrayList<>();
         for (SDVariable v : net.sd.variables()) if (v.getVariableType() == VariableType.VARIABLE) wrt.add(v.name());
-        OutAndGrad r = Gradients.compute(net, in, "loss", wrt);
+        OutAndGrad r = net.gradients(in, "loss", wrt);
         adam.step(r.getGradients());
         return r.getOutputs().get("loss").getDouble(0);
     }

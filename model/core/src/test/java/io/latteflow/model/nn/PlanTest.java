@@ -1,0 +1,113 @@
+package io.latteflow.model.nn;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A replayed graph gives SameDiff's results bit for bit, on new values, and never serves stale weights or outputs. */
+class PlanTest {
+    private static final int D = 16, HEADS = 4, KV = 2, DH = D / HEADS;
+
+    /** One pre-norm attention + SwiGLU layer, with the shape ops, GQA, RoPE and masks the model's layers use. */
+    private static Net layer(ParamStore p) {
+        p.normal("ln1", 1.0, D);
+        p.normal("ln2", 1.0, D);
+        p.normal("q.weight", 0.2, D, D);
+        p.normal("q.bias", 0.2, D);
+        p.normal("k.weight", 0.2, KV * DH, D);
+        p.normal("v.weight", 0.2, KV * DH, D);
+        p.normal("o.weight", 0.2, D, D);
+        p.normal("mlp.gate_proj.weight", 0.2, 24, D);
+        p.normal("mlp.up_proj.weight", 0.2, 24, D);
+        p.normal("mlp.down_proj.weight", 0.2, D, 24);
+        Net net = new Net(p);
+        SDVariable x = net.input("x", -1, -1, D);                                     // (batch, n, d)
+        SDVariable cos = net.input("cos", -1, 1, -1, DH), sin = net.input("sin", -1, 1, -1, DH);
+        SDVariable mask = net.input("mask", -1, 1, 1, -1);                             // (batch, 1, 1, n)
+        SDVariable h = net.rmsNorm(x, "ln1", 1e-6);
+        SDVariable q = net.rope(net.splitHeads(net.linear(h, "q", true), HEADS, DH), cos, sin, DH);
+        SDVariable k = net.repeatKv(net.rope(net.splitHeads(net.linear(h, "k", false), KV, DH), cos, sin, DH), HEADS / KV, KV);
+        SDVariable v = net.repeatKv(net.splitHeads(net.linear(h, "v", false), KV, DH), HEADS / KV, KV);
+        SDVariable att = net.sd.nn.softmax(net.logits(q, k, DH).add(mask), 3);
+        SDVariable y = x.add(net.linear(net.mergeHeads(net.sd.mmul(att, v), HEADS), "o", false));
+        net.sd.identity("out", y.add(net.swiGlu(net.rmsNorm(y, "ln2", 1e-6), "mlp")));
+        return net;
+    }
+
+    private static Map<String, INDArray> inputs(long seed, int batch, int n) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray mask = Nd4j.zeros(batch, 1, 1, n);
+        mask.putScalar(new long[]{0, 0, 0, n - 1}, -1e9);
+        return Map.of("x", Nd4j.randn(batch, n, D), "cos", Nd4j.rand(batch, 1, n, DH), "sin", Nd4j.rand(batch, 1, n, DH), "mask", mask);
+    }
+
+    private static INDArray sameDiff(Net net, Map<String, INDArray> in) {
+        FlatSession.install(net.sd);
+        return net.sd.output(in, "out").get("out");
+    }
+
+    @Test
+    void aReplayEqualsSameDiffBitForBitOnNewValuesOfTheSameShapes() {
+        Net net = layer(new ParamStore(1));
+        Plan plan = Plan.build(net.sd, inputs(1, 3, 5), "out");
+        assertEquals(sameDiff(net, inputs(1, 3, 5)), plan.results(inputs(1, 3, 5)).get("out"));
+        for (long seed = 2; seed < 5; seed++) {
+            Map<String, INDArray> in = inputs(seed, 3, 5);
+            assertEquals(sameDiff(net, in), plan.run(in).get("out"), "seed " + seed);
+        }
+    }
+
+    @Test
+    void shapeAndConstantOpsRunOnceWhenThePlanIsMadeNotAtEveryRun() {
+        Net net = layer(new ParamStore(2));
+        Plan plan = Plan.build(net.sd, inputs(1, 2, 4), "out");
+        int graphOps = net.sd.getOps().size();
+        long shapeOps = net.sd.getOps().values().stream().filter(o -> o.getOp() instanceof org.nd4j.linalg.api.ops.impl.shape.Shape).count();
+        // each shape read feeds a cast, a slice and the concats that make reshape targets; none of them is replayed
+        assertTrue(plan.replayedOps() <= graphOps - 3 * shapeOps, plan.replayedOps() + " of " + graphOps + " ops replayed, " + shapeOps + " shape reads");
+    }
+
+    @Test
+    void resultsAreTheCallersAndTheNextRunLeavesThemBe() {
+        Net net = layer(new ParamStore(3));
+        Plan plan = Plan.build(net.sd, inputs(1, 2, 4), "out");
+        INDArray first = plan.run(inputs(1, 2, 4)).get("out");
+        INDArray kept = first.dup();
+        plan.run(inputs(9, 2, 4));
+        assertEquals(kept, first);
+    }
+
+    @Test
+    void otherShapesAreRefusedAndNetMakesThemTheirOwnPlan() {
+        Net net = layer(new ParamStore(4));
+        Plan plan = Plan.build(net.sd, inputs(1, 2, 4), "out");
+        assertFalse(plan.fits(inputs(1, 2, 6)));
+        assertThrows(IllegalArgumentException.class, () -> plan.run(inputs(1, 2, 6)));
+        for (int n : new int[]{4, 6, 4, 6, 7, 4}) {                       // first sightings, plans, replays, a new length
+            Map<String, INDArray> in = inputs(n, 2, n);
+            assertEquals(sameDiff(net, in), net.output(in, "out").get("out"), "n = " + n);
+        }
+    }
+
+    @Test
+    void aWeightGivenANewArrayIsReadByTheNextCallNotAStalePlan() {
+        ParamStore p = new ParamStore(5);
+        Net net = layer(p);
+        Map<String, INDArray> in = inputs(1, 2, 4);
+        for (int i = 0; i < 3; i++) net.output(in, "out");                 // the plan is made and replayed
+        INDArray before = net.output(in, "out").get("out");
+        net.sd.getVariable("o.weight").setArray(Nd4j.randn(D, D));
+        INDArray after = net.output(in, "out").get("out");
+        assertNotEquals(before, after);
+        assertEquals(sameDiff(net, in), after);
+    }
+}
