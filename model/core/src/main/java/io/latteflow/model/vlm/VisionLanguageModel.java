@@ -146,8 +146,7 @@ public final class VisionLanguageModel {
 
     private int[][] decode(PromptBatch batch, Prefill pre, Decoding opt, long[] seeds) {
         int rows = batch.batch();
-        INDArray[] keys = pre.keys(), values = pre.values();
-        INDArray mask = batch.keyMask();
+        KvCache cache = new KvCache(pre.keys(), pre.values(), batch.keyMask(), opt.maxNewTokens());
         INDArray last = Nd4j.create(rows, c.hiddenSize());
         for (int b = 0; b < rows; b++) {
             last.putRow(b, pre.hidden().get(NDArrayIndex.point(b), NDArrayIndex.point(batch.lengths()[b] - 1), NDArrayIndex.all()));
@@ -171,25 +170,26 @@ public final class VisionLanguageModel {
             long[][][] pos = new long[rows][3][1];
             for (int b = 0; b < rows; b++) pos[b][0][0] = pos[b][1][0] = pos[b][2][0] = batch.nextPos()[b] + step;
             INDArray[] rope = io.latteflow.model.nn.Rope.mrope(pos, c.headDim(), c.ropeTheta(), c.mropeSection());
-            mask = Nd4j.concat(3, mask, Nd4j.zeros(rows, 1, 1, 1));
             Map<String, INDArray> in = new HashMap<>();
             in.put("ids", Nd4j.createFromArray(next).reshape(rows, 1));
             in.put("cos", rope[0]);
             in.put("sin", rope[1]);
-            in.put("mask", mask);
+            in.put("mask", cache.mask());
             String[] outs = new String[1 + 2 * c.numLayers()];
             outs[0] = "hidden";
             for (int l = 0; l < c.numLayers(); l++) {
-                in.put("pk" + l, keys[l]);
-                in.put("pv" + l, values[l]);
+                in.put("pk" + l, cache.keys(l));
+                in.put("pv" + l, cache.values(l));
                 outs[1 + 2 * l] = "k" + l;
                 outs[2 + 2 * l] = "v" + l;
             }
             Map<String, INDArray> out = decodeGraph().output(in, outs);
+            INDArray[] k = new INDArray[c.numLayers()], v = new INDArray[c.numLayers()];
             for (int l = 0; l < c.numLayers(); l++) {
-                keys[l] = Nd4j.concat(2, keys[l], out.get("k" + l));
-                values[l] = Nd4j.concat(2, values[l], out.get("v" + l));
+                k[l] = out.get("k" + l);
+                v[l] = out.get("v" + l);
             }
+            cache.append(k, v);
             last = out.get("hidden").reshape(rows, c.hiddenSize());
         }
         int[][] result = new int[rows][];

@@ -14,21 +14,22 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class KvCacheTest {
-    final LatteConfig c = LatteConfig.tiny();
+    final LatteConfig c = LatteConfig.tiny().toBuilder().maxContextTokens(96).build();
     final LatteModel model = LatteModel.create(c, 21);
 
     @Test
-    void cachedGreedyDecodingEqualsRecomputingTheWholePrefixEachStep() {
+    void cachedGreedyDecodingEqualsRecomputingTheWholePrefixEachStepAcrossCacheBlocks() {
+        int steps = 2 * KvCache.BLOCK + 3;                                      // the cache grows twice
         int n = c.imageTokens();
         int[] shortPrompt = prompt(n, 9, 10), longPrompt = prompt(n, 11, 12, 13, 14, 15);
         INDArray patches = ImagePatches.patches(c, List.of(Nd4j.rand(3, 16, 16), Nd4j.rand(3, 16, 16)));
-        VisionLanguageModel.Decoding greedy = new VisionLanguageModel.Decoding(6, 0, 1, -1, 0);
+        VisionLanguageModel.Decoding greedy = new VisionLanguageModel.Decoding(steps, 0, 1, -1, 0);
         int[][] cached = model.vlm().generate(PromptBatch.of(c, List.of(shortPrompt, longPrompt), true, 0), patches, greedy, new long[2]);
         for (int row = 0; row < 2; row++) {
             int[] seq = row == 0 ? shortPrompt : longPrompt;
             INDArray one = patches.get(NDArrayIndex.interval(row, row + 1), NDArrayIndex.all(), NDArrayIndex.all());
-            int[] recomputed = new int[6];
-            for (int step = 0; step < 6; step++) {
+            int[] recomputed = new int[steps];
+            for (int step = 0; step < steps; step++) {
                 PromptBatch b = PromptBatch.of(c, List.of(seq), true, 0);
                 INDArray hidden = model.vlm().prefill(b, one).hidden();
                 INDArray last = hidden.get(NDArrayIndex.point(0), NDArrayIndex.point(seq.length - 1), NDArrayIndex.all()).reshape(1, -1);
