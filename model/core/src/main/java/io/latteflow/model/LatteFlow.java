@@ -48,6 +48,10 @@ import java.util.Map;
  * once and only read). Training mutates the weights in place and must not run concurrently with them.
  */
 public final class LatteFlow implements AutoCloseable {
+    static {
+        BlasKernels.choose();                       // before the first model array loads OpenBLAS (issue 18)
+    }
+
     private final LatteModel model;
     private final LatteTokenizer tokenizer;
     private final Path tokenizerJson;

@@ -4,6 +4,7 @@ import io.latteflow.model.flow.ExpertGroup;
 import io.latteflow.model.flow.TimestepPartition;
 import io.latteflow.model.latent.LatentCodec;
 import io.latteflow.model.latent.PixelPatchCodec;
+import io.latteflow.model.nn.BlasKernels;
 import io.latteflow.model.nn.LayerEvalCounter;
 import io.latteflow.model.nn.ParamStore;
 import io.latteflow.model.vlm.VisionLanguageModel;
@@ -17,6 +18,10 @@ import java.util.List;
  * {@link LatteFlow} wraps it with tokenizer and requests; trainers and benchmarks use it directly.
  */
 public final class LatteModel {
+    static {
+        BlasKernels.choose();                       // before the first model array loads OpenBLAS (issue 18)
+    }
+
     private final LatteConfig config;
     private final ParamStore params;
     private final VisionLanguageModel vlm;

@@ -7,7 +7,7 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** The kernels chosen for a CPU follow its flags; the launcher's bash test makes the same choice. */
+/** The kernels chosen for a CPU follow its flags. */
 class BlasKernelsTest {
     @Test
     void avx512CpusGetSkylakeXAvx2CpusHaswellAndOthersOpenBlasesOwnChoice() {
