@@ -112,7 +112,11 @@ public final class Net {
     private static final class Runner {
         private static final int KEEP = 4, REMEMBER = 32;
         private final SameDiff graph;
-        private final ThreadLocal<Plans> plans = ThreadLocal.withInitial(Plans::new);
+        /**
+         * Each thread's plans, held by the graph rather than by the thread (a ThreadLocal's value lives in the
+         * thread): a model that is dropped takes its plans' arrays with it, even from a pool thread that lives on.
+         */
+        private final Map<Thread, Plans> plans = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
         private volatile boolean unplannable;
 
         Runner(SameDiff graph) {
@@ -121,7 +125,7 @@ public final class Net {
 
         Map<String, INDArray> output(Map<String, INDArray> inputs, String[] outputs) {
             if (REPLAY && !unplannable) {
-                Map<String, INDArray> out = plans.get().output(inputs, outputs);
+                Map<String, INDArray> out = plans.computeIfAbsent(Thread.currentThread(), t -> new Plans()).output(inputs, outputs);
                 if (out != null) return out;
             }
             FlatSession.install(graph);
