@@ -83,6 +83,13 @@ public final class Plan implements AutoCloseable {
         return plan;
     }
 
+    /** Bytes of the arrays the plan allocated (its activations and outputs), what keeping it costs. */
+    public long bytes() {
+        long n = 0;
+        for (INDArray a : owned) n += a.length() * a.dataType().width();
+        return n;
+    }
+
     /** The ops a run executes: the graph's, less those that only read shapes or constants. */
     public int replayedOps() {
         return steps.size();
