@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,6 +36,7 @@ public final class BlasKernels {
     private static final Logger LOG = LoggerFactory.getLogger(BlasKernels.class);
     private static final String VAR = "OPENBLAS_CORETYPE", PROPERTY = "latte.openblas.coretype";
     private static final AtomicBoolean LOGGED = new AtomicBoolean();
+    private static final int RTLD_LAZY = 0x1, RTLD_NOLOAD = 0x4;                // glibc's dlfcn.h
     /** What {@link #choose()} did, for the log line: a sentence fragment. */
     private static volatile String how = "not chosen (BlasKernels.choose() did not run)";
 
@@ -76,11 +78,17 @@ public final class BlasKernels {
         }
     }
 
-    /** The kernels OpenBLAS runs (its {@code openblas_get_corename}), once it is loaded; empty before or if unknown. */
+    /**
+     * The kernels OpenBLAS runs (its {@code openblas_get_corename}), once it is loaded; empty before or if unknown.
+     * The loaded library is looked up with RTLD_NOLOAD and without RTLD_GLOBAL (JNA's default): promoting it to the
+     * global scope let symbols of ND4J's second OpenBLAS (libopenblas_nolapack) bind to this one, and with two OpenMP
+     * threads OpenBLAS then aborted the JVM ("Bad memory unallocation", issue 18).
+     */
     public static Optional<String> coreName() {
         return loadedOpenBlas().flatMap(lib -> {
             try {
-                return Optional.ofNullable(NativeLibrary.getInstance(lib.toString()).getFunction("openblas_get_corename").invokeString(new Object[0], false));
+                NativeLibrary loaded = NativeLibrary.getInstance(lib.toString(), Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_NOLOAD));
+                return Optional.ofNullable(loaded.getFunction("openblas_get_corename").invokeString(new Object[0], false));
             } catch (RuntimeException | LinkageError e) {
                 return Optional.empty();
             }

@@ -33,6 +33,8 @@ class BlasKernelsITCase {
         if (args.length > 0 && args[0].equals("nd4j-first")) Nd4j.create(2, 2);
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 1)) {
             System.out.println("CORE=" + BlasKernels.coreName().orElse("unknown"));
+            for (int i = 0; i < 3; i++) flow.generate(io.latteflow.model.GenerationRequest.of("red apple").withSteps(8));
+            System.out.println("GENERATED");
         }
     }
 
@@ -43,6 +45,14 @@ class BlasKernelsITCase {
         String out = child(null, List.of());
         assertTrue(out.contains("CORE=" + CORE_NAMES.get(best) + "\n"), out);
         assertTrue(out.contains("chosen by LaTtE-Flow from the CPU's flags: " + best), out);
+    }
+
+    @Test
+    void sayingWhichKernelsRunLeavesOpenBlasWorkingWithTwoOpenMpThreads() throws Exception {
+        // Looking the core name up with RTLD_GLOBAL made OpenBLAS abort the JVM at the first generate with
+        // OMP_NUM_THREADS=2 ("Bad memory unallocation"), the two OpenBLAS libraries ND4J loads having been mixed up.
+        String out = child("HASWELL", List.of(), "2");
+        assertTrue(out.contains("CORE=Haswell\n") && out.contains("GENERATED\n"), out);
     }
 
     @Test
@@ -61,6 +71,10 @@ class BlasKernelsITCase {
     }
 
     private static String child(String coreType, List<String> args) throws IOException, InterruptedException {
+        return child(coreType, args, "1");
+    }
+
+    private static String child(String coreType, List<String> args, String ompThreads) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "-Doffline=true", "--add-opens=java.base/java.nio=ALL-UNNAMED",
                 "-Dorg.bytedeco.javacpp.cachedir=" + System.getProperty("org.bytedeco.javacpp.cachedir", "target/javacpp"),
@@ -68,6 +82,7 @@ class BlasKernelsITCase {
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().remove("OPENBLAS_CORETYPE");
+        pb.environment().put("OMP_NUM_THREADS", ompThreads);
         if (coreType != null) pb.environment().put("OPENBLAS_CORETYPE", coreType);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
