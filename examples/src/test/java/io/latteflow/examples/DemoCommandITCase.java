@@ -13,6 +13,7 @@ import java.util.List;
 
 import static io.latteflow.examples.LatteCliTest.latte;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code latte demo} end to end: a real embedded Flink job, FileSink output, contact sheet. */
@@ -69,5 +70,47 @@ class DemoCommandITCase {
         LatteCliTest.Run noFile = latte("demo", "--preset", "tiny", "--prompts", dir.resolve("none.txt").toString(), "--out", dir.resolve("o3").toString());
         assertEquals(2, noFile.exit());
         assertTrue(noFile.err().contains("is not a file"), noFile.err());
+    }
+
+    /** Issue 19: --force deleted the whole folder, with a user's own files kept beside an earlier demo's output. */
+    @Test
+    void forceReplacesOnlyWhatTheEarlierDemoWroteAndKeepsTheUsersFiles() throws Exception {
+        Path out = dir.resolve("shared");
+        LatteCliTest.Run first = latte("demo", "--preset", "tiny", "--count", "2", "--out", out.toString());
+        assertEquals(0, first.exit(), first.err());
+        Path thesis = out.resolve("mythesis/chapter1.tex"), notes = out.resolve("notes.txt"), photo = out.resolve("images/holiday.png");
+        Files.createDirectories(thesis.getParent());
+        Files.writeString(thesis, "\\chapter{One}");
+        Files.writeString(notes, "mine");
+        Files.writeString(photo, "mine");
+
+        LatteCliTest.Run again = latte("demo", "--preset", "tiny", "--count", "1", "--out", out.toString(), "--force");
+        assertEquals(0, again.exit(), again.err());
+        assertEquals("\\chapter{One}", Files.readString(thesis));
+        assertEquals("mine", Files.readString(notes));
+        assertEquals("mine", Files.readString(photo));
+        assertTrue(Files.isRegularFile(out.resolve("images/img-0000.png")));
+        assertFalse(Files.exists(out.resolve("images/img-0001.png")), "the earlier run's second image went with --force");
+        assertTrue(Files.readString(out.resolve(".latte-demo")).contains("images/img-0000.png"));
+    }
+
+    /** Issue 19: every run left Flink's RPC jar (24 MB) and a minicluster_* folder in the temp folder. */
+    @Test
+    void theDemoLeavesNothingOfFlinksInTheTempFolder() throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Path log = dir.resolve("demo.log");
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if ((a.startsWith("-D") && !a.startsWith("-Djava.io.tmpdir")) || a.startsWith("--add-opens") || a.startsWith("-Xmx")) cmd.add(a);
+        }
+        cmd.addAll(List.of("-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"), LatteCli.class.getName(),
+                "demo", "--preset", "tiny", "--count", "1", "--out", dir.resolve("out").toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "the demo finished");
+        assertEquals(0, p.exitValue(), Files.readString(log));
+        try (var left = Files.list(tmp)) {
+            List<String> names = left.map(f -> f.getFileName().toString()).toList();
+            assertEquals(List.of(), names, "left in the temp folder");
+        }
     }
 }

@@ -86,5 +86,9 @@ class ScoreCommandTest {
         for (String key : List.of("rows_per_s_batch1", "rows_per_s_batch16", "batch_ratio", "peak_mb_1x", "peak_mb_10x")) {
             assertTrue(json.path(key).asDouble() > 0, key + " in " + json);
         }
+        // Issue 19: the resident size, what an operator provisions for, is reported beside the scorer's own memory.
+        if (Files.isReadable(Path.of("/proc/self/status"))) {
+            assertTrue(json.path("resident_peak_mb").asDouble() > json.path("peak_mb_10x").asDouble(), "resident_peak_mb in " + json);
+        }
     }
 }

@@ -47,8 +47,17 @@ final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
     @Override
     QuestionRequest admit(QuestionRequest r, LatteOptions o, LatteFlow flow) throws Refused {
         if (r.id == null) throw new Refused("id is null");
+        byte[] image = sessionImage(r, o);
+        // The question is checked after its image joined the session: a bad question is refused alone, and the
+        // follow-ups of its session still find the image it brought (issue 19: one empty question in the demo
+        // dead-lettered every question after it, "session has no earlier image").
         String why = o.limits().questionRefusal(r.question);
         if (why != null) throw new Refused(why);
+        return QuestionRequest.of(r.id, r.session, image, r.question);
+    }
+
+    /** The request's image, checked and remembered for its session, or the session's earlier image. */
+    private byte[] sessionImage(QuestionRequest r, LatteOptions o) throws Refused {
         byte[] image = r.image;
         try {
             if (image == null) {
@@ -68,7 +77,7 @@ final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return QuestionRequest.of(r.id, r.session, image, r.question);
+        return image;
     }
 
     @Override

@@ -55,8 +55,8 @@ final class GenerateTask extends LatteTask<ImageRequest, ImageResult> {
         if (!flow.canGenerate()) throw new Refused(flow.generationRefusal());
         String why = o.limits().generationRefusal(r.prompt, r.steps, r.guidance);
         if (why != null) throw new Refused(why);
-        int tokens = flow.captionContext(r.prompt).length, max = flow.config().maxContextTokens();
-        if (tokens > max) throw new Refused("prompt is " + tokens + " tokens long, more than the model's " + max);
+        String tooLong = flow.captionRefusal(r.prompt);
+        if (tooLong != null) throw new Refused(tooLong);
         return withKeyDefaults(r);
     }
 

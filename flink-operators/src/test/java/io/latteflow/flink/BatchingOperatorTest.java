@@ -204,4 +204,28 @@ class BatchingOperatorTest {
             assertEquals(1, deadLetters(h).size());
         }
     }
+
+    /** Issue 19: an empty first question of a session dead-lettered every follow-up ("session has no earlier image"). */
+    @Test
+    void aRefusedQuestionDeadLettersOnlyItselfAndItsSessionKeepsTheImageItBrought() throws Exception {
+        var operator = new BatchingOperator<>(new AnswerTask(), options(4, DELAY), LatteStreams.DEAD_LETTERS);
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<String, QuestionRequest, AnswerResult>(operator, r -> r.session, Types.STRING)) {
+            h.open();
+            h.setProcessingTime(0);
+            byte[] png = TinyModel.direct(request("img", "red apple"));
+            h.processElement(QuestionRequest.of("img-q0", "img", png, ""), 0);
+            h.processElement(QuestionRequest.of("img-q1", "img", null, "what is this?"), 0);
+            h.processElement(QuestionRequest.of("img-q2", "img", null, "which category is this?"), 0);
+
+            List<DeadLetter> dead = deadLetters(h);
+            assertEquals(1, dead.size(), dead.toString());
+            assertEquals("img-q0", dead.get(0).id);
+            assertEquals("question is empty", dead.get(0).reason);
+
+            h.setProcessingTime(DELAY.toMillis());
+            List<String> answered = new ArrayList<>();
+            for (AnswerResult a : h.extractOutputValues()) answered.add(a.id);
+            assertEquals(List.of("img-q1", "img-q2"), answered, "the follow-ups read the image the refused question brought");
+        }
+    }
 }

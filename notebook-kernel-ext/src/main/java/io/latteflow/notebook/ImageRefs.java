@@ -1,11 +1,11 @@
 package io.latteflow.notebook;
 
 import io.latteflow.model.GeneratedImage;
+import io.latteflow.model.ImageBytes;
+import io.latteflow.model.RequestLimits;
 
-import javax.imageio.ImageIO;
 import javax.lang.model.SourceVersion;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,21 +51,20 @@ public final class ImageRefs {
         return Optional.empty();
     }
 
+    /** Decoded as every front door decodes: the declared size is checked against the core's limit first (issue 19). */
     private static BufferedImage decode(byte[] bytes) {
         try {
-            BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
-            if (img == null) throw new LatteNotebookException("the bytes are not an image ImageIO can read");
-            return img;
-        } catch (IOException e) {
-            throw new LatteNotebookException("cannot decode the image bytes: " + e.getMessage(), e);
+            return ImageBytes.decode(bytes, RequestLimits.DEFAULTS.maxImagePixels());
+        } catch (ImageBytes.BadImage e) {
+            throw new LatteNotebookException("the image bytes are refused: " + e.getMessage(), e);
         }
     }
 
     private static BufferedImage read(Path file) {
         try {
-            BufferedImage img = ImageIO.read(file.toFile());
-            if (img == null) throw new LatteNotebookException(file + " is not an image ImageIO can read");
-            return img;
+            return ImageBytes.read(file, RequestLimits.DEFAULTS.maxImagePixels());
+        } catch (ImageBytes.BadImage e) {
+            throw new LatteNotebookException(file + " is refused: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new LatteNotebookException("cannot read " + file + ": " + e.getMessage(), e);
         }

@@ -15,6 +15,9 @@ import java.util.Optional;
  * }</pre>
  */
 public sealed interface LatteCommand {
+    /** Most images one cell draws: four model batches of {@link io.latteflow.model.RequestLimits#DEFAULT_BATCH_SIZE}. */
+    int MAX_IMAGES_PER_CELL = 4 * io.latteflow.model.RequestLimits.DEFAULT_BATCH_SIZE;
+
     String USAGE = "%latte load [dir] | generate \"prompt\" [--steps N --cfg S --seed K --n N] | answer (or ask) <image variable or path> \"question\""
             + " | info; %%latte generate [options] with one prompt per line";
 
@@ -120,14 +123,27 @@ public sealed interface LatteCommand {
         Options options = new Options(steps, cfg, seed, n);
         if (body == null) {
             if (prompt.isEmpty()) throw new LatteNotebookException("%latte generate needs a prompt, e.g. %latte generate \"a red apple\"");
-            return new Generate(List.of(String.join(" ", prompt)), options, n > 1);
+            return checked(new Generate(List.of(String.join(" ", prompt)), options, n > 1));
         }
         if (!prompt.isEmpty()) {
             throw new LatteNotebookException("%%latte generate takes its prompts from the cell body, one per line; unexpected '" + String.join(" ", prompt) + "'");
         }
         List<String> prompts = body.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
         if (prompts.isEmpty()) throw new LatteNotebookException("%%latte generate needs at least one prompt line in the cell body");
-        return new Generate(prompts, options, true);
+        return checked(new Generate(prompts, options, true));
+    }
+
+    /**
+     * A cell's images are drawn as one batch and shown as one grid, so their number is bounded (issue 19: an unbounded
+     * count grew one batch to 10 GB on the command line).
+     */
+    private static Generate checked(Generate g) {
+        long images = (long) g.prompts().size() * g.options().n();
+        if (images > MAX_IMAGES_PER_CELL) {
+            throw new LatteNotebookException("%latte generate draws at most " + MAX_IMAGES_PER_CELL + " images per cell (one grid), got "
+                    + images + "; draw more with 'latte generate --count' or Arrow scoring");
+        }
+        return g;
     }
 
     private static int positiveInt(String option, String value) {

@@ -43,6 +43,17 @@ class LatteCommandTest {
         assertMessage("%latte info takes no arguments, got 'x'", List.of("info", "x"), null);
     }
 
+    /** Issue 19: an unbounded count drew every image in one batch. */
+    @Test
+    void aCellDrawsAtMostOneGridOfImages() {
+        assertEquals(LatteCommand.MAX_IMAGES_PER_CELL, ((LatteCommand.Generate) LatteCommand.parse(
+                List.of("generate", "x", "--n", "" + LatteCommand.MAX_IMAGES_PER_CELL), null)).requests().size());
+        assertMessage("%latte generate draws at most 64 images per cell (one grid), got 10000; draw more with 'latte generate --count' "
+                + "or Arrow scoring", List.of("generate", "x", "--n", "10000"), null);
+        assertMessage("%latte generate draws at most 64 images per cell (one grid), got 66; draw more with 'latte generate --count' "
+                + "or Arrow scoring", List.of("generate", "--n", "33"), "cat\ndog\n");
+    }
+
     private static void assertMessage(String expected, List<String> args, String body) {
         LatteNotebookException e = assertThrows(LatteNotebookException.class, () -> LatteCommand.parse(args, body));
         assertEquals(expected, e.getMessage());

@@ -54,13 +54,15 @@ public final class AskCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxTokens < 1) throw new ParameterException(spec.commandLine(), "--max-new-tokens must be >= 1, got " + maxTokens);
+        // Bad input is refused before the model loads (issue 19), in the core's words.
+        String why = RequestLimits.DEFAULTS.questionRefusal(question);
+        if (why != null) throw new ParameterException(spec.commandLine(), "--question: " + why);
+        if (timing != null) OutputPaths.requireWritableFiles("--timing", List.of(timing), null);
         BufferedImage img = read(image);
         PrintWriter err = spec.commandLine().getErr();
         long loadStart = System.nanoTime();
         try (LatteFlow flow = modelOptions.open(err)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-            String why = RequestLimits.DEFAULTS.questionRefusal(question);
-            if (why != null) throw new CliError(why);
             BufferedImage seen = flow.readableImage(img);
             if (seen.getWidth() != img.getWidth() || seen.getHeight() != img.getHeight()) {
                 err.printf("Resizing %s from %dx%d to the model's %dx%d.%n", image, img.getWidth(), img.getHeight(), seen.getWidth(), seen.getHeight());
@@ -117,10 +119,11 @@ public final class AskCommand implements Callable<Integer> {
     /** Largest image {@code ask} decodes, as {@code latte score}'s default: a bigger header is refused before decoding. */
     static final long MAX_IMAGE_PIXELS = RequestLimits.DEFAULTS.maxImagePixels();
 
+    /** Read through the core's one image reader: streamed, never whole into memory, size checked before decoding. */
     static BufferedImage read(Path file) {
         if (!Files.isRegularFile(file)) throw new CliError("Image file '" + file + "' does not exist or is not a file");
         try {
-            return ImageBytes.decode(Files.readAllBytes(file), MAX_IMAGE_PIXELS);
+            return ImageBytes.read(file, MAX_IMAGE_PIXELS);
         } catch (ImageBytes.BadImage e) {
             throw new CliError("Image file '" + file + "': " + e.getMessage(), e);
         } catch (IOException e) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.RequestLimits;
 import io.latteflow.model.train.GenerationTrainer;
 import io.latteflow.model.vlm.PromptBatch;
 import org.nd4j.linalg.factory.Nd4j;
@@ -88,6 +89,8 @@ public final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         atLeast("--batch", batch, 1);
         atLeast("--steps", steps, 1);
+        String tooMany = RequestLimits.DEFAULTS.generationRefusal("bench", steps, null);       // issue 19: one step cap everywhere
+        if (tooMany != null) throw bad("--steps: " + tooMany);
         atLeast("--repeats", repeats, 1);
         atLeast("--train-batch", trainBatch, 1);
         atLeast("--train-repeats", trainRepeats, 0);

@@ -10,6 +10,7 @@ import io.latteflow.flink.SharedModels;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.RequestLimits;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.legacy.SinkFunction;
 import picocli.CommandLine.Command;
@@ -76,6 +77,8 @@ public final class BenchStreamCommand implements Callable<Integer> {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
         if (requests < 2) throw bad("--requests must be >= 2, got " + requests);
         if (batch < 1 || steps < 1 || repeats < 1) throw bad("--batch, --steps and --repeats must be >= 1");
+        String tooMany = RequestLimits.DEFAULTS.generationRefusal("bench", steps, null);       // issue 19: one step cap everywhere
+        if (tooMany != null) throw bad("--steps: " + tooMany);
         if (!(load > 0 && load <= 2)) throw bad("--load must be in (0, 2], got " + load);
         PrintWriter err = spec.commandLine().getErr();
         Path dir = modelDir();

@@ -6,11 +6,14 @@ import io.latteflow.flink.AnswerResult;
 import io.latteflow.flink.DeadLetter;
 import io.latteflow.flink.ImageResult;
 import io.latteflow.flink.LatteOptions;
+import io.latteflow.model.RequestLimits;
 import me.tongfei.progressbar.ProgressBar;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,6 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -73,7 +77,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Operator parallelism (subtasks share one model). Default: ${DEFAULT-VALUE}.")
     int parallelism;
 
-    @Option(names = "--force", description = "Replace --out if it already holds a demo's output.")
+    @Option(names = "--force", description = "Replace an earlier demo's output in --out: the files that demo wrote, as its "
+            + ".latte-demo marker lists them; other files in the folder are kept.")
     boolean force;
 
     @Option(names = "--cluster", paramLabel = "HOST:PORT",
@@ -94,13 +99,36 @@ public final class DemoCommand implements Callable<Integer> {
         String remoteVersion = remote == null ? null : remote.requireRunning();
         List<String> prompts = prompts();
         List<String> asked = questions != null ? questions : StreamingDemo.DEFAULT_QUESTIONS;
-        prepareOut();
+        for (String q : asked) {
+            // Every image is asked every --question: a bad one is the command's bad input, refused before any work.
+            String why = RequestLimits.DEFAULTS.questionRefusal(q);
+            if (why != null) throw bad("--question: " + why);
+        }
+        OutputPaths.requireWritableFolder("--out", out);
+        prepareOut(prompts.size());
         Path model = modelOptions.directory(err, out.resolve("model"));
         LatteOptions options = LatteOptions.builder().model(model.toString()).maxBatchSize(batch).maxBatchDelay(Duration.ofMillis(delayMs)).build();
 
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+        // The embedded cluster's scratch (its RPC jar, 24 MB, a minicluster_* folder, the REST server's upload folder)
+        // goes to a folder of ours that is deleted after the run; Flink left them in the system temp folder (issue 19).
+        Path flinkTemp = remote == null ? Files.createTempDirectory("latte-demo-flink") : null;
+        try {
+            if (flinkTemp != null) {
+                conf.set(CoreOptions.TMP_DIRS, flinkTemp.toString());
+                conf.set(WebOptions.TMP_DIR, flinkTemp.toString());
+            }
+            return run(prompts, asked, options, conf, remote, remoteVersion, err);
+        } finally {
+            if (flinkTemp != null) Outputs.deleteTree(flinkTemp);
+        }
+    }
+
+    private int run(List<String> prompts, List<String> asked, LatteOptions options, Configuration conf, FlinkCluster remote,
+                    String remoteVersion, PrintWriter err) throws Exception {
+        Path model = Path.of(options.model());
         StreamExecutionEnvironment env = remote == null ? StreamExecutionEnvironment.createLocalEnvironment(parallelism, conf)
                 : remote.environment(conf);
         env.setParallelism(parallelism);
@@ -175,13 +203,21 @@ public final class DemoCommand implements Callable<Integer> {
         return countGiven ? lines.subList(0, Math.min(count, lines.size())) : lines;
     }
 
-    private void prepareOut() throws IOException {
+    /**
+     * Makes {@code --out} ready: an earlier demo's output is replaced with {@code --force} (only the files it wrote,
+     * issue 19), and the files this run will write are listed in the folder's marker before any is written.
+     */
+    private void prepareOut(int images) throws IOException {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new CliError("--out '" + out + "' is a file, not a folder");
-        if (Files.isDirectory(out.resolve("stream"))) {
+        DemoFolder folder = DemoFolder.at(out);
+        if (folder.holdsOutput()) {
             if (!force) throw new CliError("--out '" + out + "' already holds a demo's output; pass --force to replace it or choose another folder");
-            Outputs.deleteTree(out);
+            folder.clear();
         }
-        Files.createDirectories(out);
+        List<String> entries = new ArrayList<>(List.of("stream/", "index.html", "images/"));
+        for (int i = 0; i < images; i++) entries.add("images/" + StreamingDemo.imageId(i) + ".png");
+        if (modelOptions.preset != null) entries.addAll(List.of("model/", "model/config.json", "model/model.safetensors", "model/tokenizer.json"));
+        folder.claim(entries);
     }
 
     private ParameterException bad(String message) {

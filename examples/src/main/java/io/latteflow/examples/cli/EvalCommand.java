@@ -8,6 +8,7 @@ import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.ImageGrid;
 import io.latteflow.model.Images;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.RequestLimits;
 import io.latteflow.model.data.DataException;
 import io.latteflow.model.data.DataRoot;
 import io.latteflow.model.data.Emoji;
@@ -135,6 +136,8 @@ public final class EvalCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             PrintWriter err = spec.commandLine().getErr();
+            String refused = RequestLimits.DEFAULTS.generationRefusal("eval", steps, cfg);       // issue 19: one cap everywhere
+            if (refused != null) throw new CliError((refused.startsWith("steps") ? "--steps: " : "--cfg: ") + refused);
             if (!Files.isDirectory(ModelOptions.resolve(model))) throw new CliError("No model at '" + model + "': the directory does not exist");
             Path root = root();
             Classifier judge;

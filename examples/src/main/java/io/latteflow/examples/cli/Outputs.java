@@ -2,9 +2,12 @@ package io.latteflow.examples.cli;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -12,6 +15,8 @@ import java.util.stream.Stream;
 
 /** Output files that appear whole or not at all. */
 final class Outputs {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private Outputs() {
     }
 
@@ -26,13 +31,24 @@ final class Outputs {
         return files;
     }
 
+    /**
+     * Writes under a temporary name beside {@code file}, then renames it into place. The temporary file is created as
+     * any file (mode 0666 less the umask, 0644 as a rule), not with {@code Files.createTempFile}, whose 0600 the
+     * rename kept (issue 19: generate wrote 0600 files where demo and score write 0644).
+     */
     static void writeAtomically(Path file, byte[] bytes) throws IOException {
         Path abs = file.toAbsolutePath();
         Files.createDirectories(abs.getParent());
-        Path tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
         try {
-            Files.write(tmp, bytes);
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             move(tmp, abs);
+        } catch (IOException e) {
+            // Named as the user named it: the temporary name means nothing to them (issue 19).
+            String why = e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName();
+            IOException named = new IOException("Cannot write '" + file + "': " + why);
+            named.addSuppressed(e);
+            throw named;
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -23,6 +23,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code latte score}: an Arrow table of prompts (or images and questions) to an Arrow table of images (or answers). */
@@ -77,6 +78,8 @@ public final class ScoreCommand implements Callable<Integer> {
         if (maxImagePixels < 1) throw bad("--max-image-pixels must be >= 1, got " + maxImagePixels);
         if (tensor != TensorOutput.NONE && mode != ScoreMode.GENERATE) throw bad("--tensor needs --mode generate");
         if (!Files.isRegularFile(in)) throw new CliError("Input '" + in + "' does not exist or is not a file");
+        // Replaced atomically at the end, as the --resume logic expects; checked before the model loads (issue 19).
+        OutputPaths.requireWritableFiles("--out", List.of(out), null);
         PrintWriter err = spec.commandLine().getErr();
         if (!resume && ArrowScorer.canResume(out)) {
             err.println("Discarding the unfinished run in " + ArrowScorer.partFile(out) + " (--resume would continue it).");

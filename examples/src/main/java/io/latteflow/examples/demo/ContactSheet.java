@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -29,6 +30,8 @@ import java.util.stream.Stream;
  */
 public final class ContactSheet {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Image ids as the demo makes them (img-0000), and any other plain file name without a leading dot. */
+    private static final Pattern SAFE_ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}");
 
     private final Map<String, JsonNode> images;
     private final Map<String, List<JsonNode>> answers;
@@ -42,9 +45,16 @@ public final class ContactSheet {
 
     public static ContactSheet read(Path out) throws IOException {
         Map<String, JsonNode> images = new TreeMap<>();
-        for (JsonNode n : lines(out.resolve("stream/images"))) images.merge(n.get("id").asText(), n, (a, b) -> {
-            throw new IllegalStateException("image " + a.get("id").asText() + " was committed twice");
-        });
+        for (JsonNode n : lines(out.resolve("stream/images"))) {
+            String id = n.get("id").asText();
+            // The id names the image's file: one that is not a plain file name would write outside images/ (issue 19).
+            if (!SAFE_ID.matcher(id).matches()) {
+                throw new IOException("image id '" + id + "' in " + out.resolve("stream/images") + " is not a plain file name");
+            }
+            images.merge(id, n, (a, b) -> {
+                throw new IllegalStateException("image " + a.get("id").asText() + " was committed twice");
+            });
+        }
         Map<String, List<JsonNode>> answers = new LinkedHashMap<>();
         List<JsonNode> all = lines(out.resolve("stream/answers"));
         all.sort(Comparator.comparing(n -> n.get("id").asText()));
@@ -82,6 +92,11 @@ public final class ContactSheet {
 
     public int imageCount() {
         return images.size();
+    }
+
+    /** The ids of the committed images, sorted. */
+    public List<String> imageIds() {
+        return List.copyOf(images.keySet());
     }
 
     public int answerCount() {

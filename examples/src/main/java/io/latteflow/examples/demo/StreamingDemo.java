@@ -71,6 +71,11 @@ public final class StreamingDemo implements Serializable {
         return p;
     }
 
+    /** The id of prompt {@code i}'s image, which also names its PNG: img-0000, img-0001, ... */
+    public static String imageId(int i) {
+        return String.format("img-%04d", i);
+    }
+
     /** Counts what leaves the job, for the progress line; runs in the job's JVM (the embedded MiniCluster). */
     public interface Progress extends Serializable {
         void image(ImageResult r);
@@ -83,7 +88,7 @@ public final class StreamingDemo implements Serializable {
     /** Adds the demo's sources, operators and sinks to {@code env}. */
     public void build(StreamExecutionEnvironment env, Progress progress) {
         List<ImageRequest> requests = new ArrayList<>();
-        for (int i = 0; i < prompts.size(); i++) requests.add(ImageRequest.of(String.format("img-%04d", i), prompts.get(i)));
+        for (int i = 0; i < prompts.size(); i++) requests.add(ImageRequest.of(imageId(i), prompts.get(i)));
         long pause = rateMillis;
         DataStream<ImageRequest> stream = env.fromData(requests).map(r -> {
             if (pause > 0) Thread.sleep(pause);

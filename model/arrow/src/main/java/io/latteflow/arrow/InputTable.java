@@ -22,22 +22,41 @@ import java.nio.file.Path;
 
 /**
  * An Arrow IPC input, file or stream format (told apart by the file format's magic), read one record batch at a
- * time. Every failure of the Arrow readers is turned into an {@link ArrowInputException} that names the file.
+ * time. Its declared sizes are checked against the file ({@link IpcLayout}) before a reader opens it, and the reader
+ * allocates from a child allocator capped at what the file can hold. Every failure of the Arrow readers is turned
+ * into an {@link ArrowInputException} that names the file.
  */
 final class InputTable implements AutoCloseable {
     private static final byte[] FILE_MAGIC = "ARROW1".getBytes(StandardCharsets.US_ASCII);
 
+    /** Room for one record batch beyond the file's own bytes: flatbuffer tables, vectors' bookkeeping. */
+    private static final long READ_SLACK_BYTES = 64L << 20;
+
     private final Path path;
     private final ArrowReader reader;
+    private final BufferAllocator allocator;
     private final boolean fileFormat;
     private final VectorSchemaRoot root;
+    /** Where a stream cut short is cut (the reader sees the bytes before it); -1 for a whole input. */
+    private final long cutAt;
     private int batchesRead;
 
-    private InputTable(Path path, ArrowReader reader, boolean fileFormat, VectorSchemaRoot root) {
+    private InputTable(Path path, ArrowReader reader, BufferAllocator allocator, boolean fileFormat, VectorSchemaRoot root, long cutAt) {
         this.path = path;
         this.reader = reader;
+        this.allocator = allocator;
         this.fileFormat = fileFormat;
         this.root = root;
+        this.cutAt = cutAt;
+    }
+
+    /**
+     * Most a reader of this file may allocate: a record batch's buffers are slices of its body, which the file holds,
+     * so a reader asking for more (a batch claiming more rows than it stores) is stopped with Arrow's
+     * OutOfMemoryException, reported as a damaged batch, instead of growing until the process dies (issue 19).
+     */
+    private static long readLimit(Path path) throws IOException {
+        return 2 * Files.size(path) + READ_SLACK_BYTES;
     }
 
     static InputTable open(Path path, BufferAllocator allocator) throws ArrowInputException {
@@ -52,14 +71,19 @@ final class InputTable implements AutoCloseable {
         }
         if (got == 0) throw new ArrowInputException("Input '" + path + "' is empty; expected an Arrow IPC file or stream");
         boolean file = got == head.length && java.util.Arrays.equals(head, FILE_MAGIC);
+        long whole = IpcLayout.check(path, file);
         ArrowReader reader = null;
+        BufferAllocator input = null;
         try {
+            input = allocator.newChildAllocator("input " + path.getFileName(), 0, readLimit(path));
+            long size = Files.size(path);
             SeekableByteChannel channel = Files.newByteChannel(path);
-            reader = file ? new ArrowFileReader(channel, allocator) : new ArrowStreamReader(channel, allocator);
+            if (whole < size) channel = new PrefixChannel(channel, whole);
+            reader = file ? new ArrowFileReader(channel, input) : new ArrowStreamReader(channel, input);
             VectorSchemaRoot root = reader.getVectorSchemaRoot();
-            return new InputTable(path, reader, file, root);
+            return new InputTable(path, reader, input, file, root, whole < size ? whole : -1);
         } catch (IOException | RuntimeException e) {
-            closeQuietly(reader);
+            closeQuietly(reader, input);
             String what = file ? "starts like an Arrow IPC file but its footer or schema is damaged (truncated?)"
                     : "is not an Arrow IPC file or stream (or its schema message is damaged)";
             throw new ArrowInputException("Input '" + path + "' " + what + ": " + describe(e), e);
@@ -79,6 +103,7 @@ final class InputTable implements AutoCloseable {
         try {
             boolean more = reader.loadNextBatch();
             if (more) batchesRead++;
+            if (!more && cutAt >= 0) throw new IOException("the stream is cut short at byte " + cutAt + " (truncated?)");
             return more;
         } catch (IOException | RuntimeException e) {
             throw new ArrowInputException("Input '" + path + "' is damaged at record batch " + (batchesRead + 1) + " (after row "
@@ -107,15 +132,19 @@ final class InputTable implements AutoCloseable {
 
     @Override
     public void close() {
-        closeQuietly(reader);
+        closeQuietly(reader, allocator);
     }
 
-    private static void closeQuietly(ArrowReader reader) {
-        if (reader == null) return;
+    private static void closeQuietly(ArrowReader reader, BufferAllocator allocator) {
         try {
-            reader.close();
+            if (reader != null) reader.close();
         } catch (IOException | RuntimeException ignored) {
             // A reader that failed half-way may not close cleanly; the original error is the one to report.
+        }
+        try {
+            if (allocator != null) allocator.close();
+        } catch (RuntimeException ignored) {
+            // Buffers a failed reader still holds are released with the root allocator.
         }
     }
 

@@ -2,10 +2,13 @@ package io.latteflow.arrow;
 
 import org.bytedeco.javacpp.Pointer;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.lang.management.MemoryUsage;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * A {@link ScoreListener} that records the peak memory a scoring run holds, sampled after every batch: the live
@@ -67,5 +70,22 @@ public final class MemorySampler implements ScoreListener {
     /** Peak of JavaCPP's tracked native allocations (ND4J's arrays). */
     public long peakNativeBytes() {
         return peakNative;
+    }
+
+    /**
+     * The process's peak resident set size so far ({@code VmHWM} in {@code /proc/self/status}), or -1 where the
+     * system does not say. This, not the scorer's own memory above, is what an operator provisions a machine for:
+     * it adds the JVM, the heap's unreclaimed garbage, the native libraries and glibc's arenas (issue 19: 55-66 MB of
+     * scorer memory were quoted as "peak" while the process was 2.0-2.65 GB resident).
+     */
+    public static long residentPeakBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | RuntimeException notLinux) {
+            // no /proc: the figure is unknown
+        }
+        return -1;
     }
 }

@@ -263,7 +263,7 @@ public final class LatteFlow implements AutoCloseable {
                 VqaRequest r = requests.get(rows.get(b));
                 prompts.add(questionPrompt(r.question()));
                 images.add(r.image());
-                seeds[b] = r.seed();
+                seeds[b] = SeededNoise.mix(r.seed());     // all 64 bits reach the 48-bit sampler (issue 19)
             }
             PromptBatch batch = PromptBatch.of(c, prompts, true, tokenizer.padId());
             int[][] ids = model.vlm().generate(batch, ImagePatches.patches(c, images), opt, seeds);
@@ -293,7 +293,7 @@ public final class LatteFlow implements AutoCloseable {
             long[] seeds = new long[rows.size()];
             for (int b = 0; b < rows.size(); b++) {
                 group.add(prompts.get(rows.get(b)));
-                seeds[b] = requests.get(rows.get(b)).seed();
+                seeds[b] = SeededNoise.mix(requests.get(rows.get(b)).seed());
             }
             int[][] ids = chat.generate(group, opt, seeds);
             for (int b = 0; b < rows.size(); b++) out[rows.get(b)] = tokenizer.decode(ids[b]).trim();
@@ -304,6 +304,15 @@ public final class LatteFlow implements AutoCloseable {
     /** The Qwen2-VL chat of this model, or null when it answers with the square-image prompts it was trained on. */
     public Qwen2VlChat chat() {
         return chat;
+    }
+
+    /**
+     * Why this model cannot draw {@code prompt} (its caption context is longer than the model's context), or null:
+     * the check {@link #generate} makes, for front doors to make before any sampling, with one wording.
+     */
+    public String captionRefusal(String prompt) {
+        int tokens = captionContext(prompt).length, max = config().maxContextTokens();
+        return tokens > max ? "prompt is " + tokens + " tokens long, more than the model's " + max : null;
     }
 
     /** {@code <|im_start|> caption <|vision_start|>}: the context that generation conditions on. */

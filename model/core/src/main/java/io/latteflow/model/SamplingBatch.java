@@ -9,7 +9,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 /**
  * The one sampling pipeline of a model (issue 17): a request's defaults, its seeded noise, its conditional and
@@ -46,12 +45,15 @@ final class SamplingBatch {
         return new Image(r, r.steps() == null ? c.defaultSteps() : r.steps(), r.guidance() == null ? c.defaultCfg() : r.guidance());
     }
 
-    /** x_0 of each image, (images, nImg, dim): the same seed gives the same noise in any batch. */
+    /**
+     * x_0 of each image, (images, nImg, dim): the same seed gives the same noise in any batch. {@link SeededNoise}
+     * uses all 64 bits of the seed (java.util.Random kept 48: issue 19).
+     */
     INDArray noise(List<Image> images) {
         int per = c.latentTokens() * c.latentDim();
         float[] noise = new float[images.size() * per];
         for (int b = 0; b < images.size(); b++) {
-            Random random = new Random(images.get(b).request().seed());
+            SeededNoise random = new SeededNoise(images.get(b).request().seed());
             for (int i = 0; i < per; i++) noise[b * per + i] = (float) random.nextGaussian();
         }
         return Nd4j.create(noise, new long[]{images.size(), c.latentTokens(), c.latentDim()}, 'c');

@@ -92,6 +92,38 @@ class BadInputTest {
         assertMessage(IOException.class, "Unexpected tensor 'model.layers.9.mlp.up_proj.weight'", () -> LatteFlow.load(dir));
     }
 
+    /** Issue 19: a checkpoint of NaN weights drew black images without a word. */
+    @Test
+    void checkpointHoldingNanOrInfiniteWeightsIsRefusedNamingTheTensor(@TempDir Path dir) throws IOException {
+        flow.save(dir);
+        Path weights = dir.resolve("model.safetensors");
+        Map<String, INDArray> tensors = readAll(weights);
+        INDArray broken = tensors.get("gen.groups.0.input_proj.weight").dup();
+        broken.putScalar(3, Float.NaN);
+        tensors.put("gen.groups.0.input_proj.weight", broken);
+        SafeTensors.write(weights, tensors, DType.F32, Map.of());
+        assertMessage(IOException.class, "Tensor 'gen.groups.0.input_proj.weight' in " + weights + " holds 1 NaN or infinite value of "
+                + broken.length(), () -> LatteFlow.load(dir));
+
+        tensors.put("gen.groups.0.input_proj.weight", Nd4j.zeros(broken.shape()));
+        INDArray infinite = Nd4j.ones(tensors.get("model.norm.weight").shape()).muli(Float.POSITIVE_INFINITY);
+        tensors.put("model.norm.weight", infinite);
+        SafeTensors.write(weights, tensors, DType.BF16, Map.of());
+        assertMessage(IOException.class, "Tensor 'model.norm.weight' in " + weights + " holds " + infinite.length() + " NaN or infinite values",
+                () -> LatteFlow.load(dir));
+    }
+
+    @Test
+    void checkpointOfHugeButFiniteWeightsStillLoads(@TempDir Path dir) throws IOException {
+        flow.save(dir);
+        Path weights = dir.resolve("model.safetensors");
+        Map<String, INDArray> tensors = readAll(weights);
+        // Their sum overflows float, which alone must not read as a broken tensor.
+        tensors.put("model.norm.weight", Nd4j.ones(tensors.get("model.norm.weight").shape()).muli(3e38f));
+        SafeTensors.write(weights, tensors, DType.F32, Map.of());
+        LatteFlow.load(dir).close();
+    }
+
     @Test
     void truncatedCheckpointOrMissingFilesAreNamed(@TempDir Path dir) throws IOException {
         flow.save(dir);

@@ -4,6 +4,9 @@ import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteWeights;
 import io.latteflow.model.nn.ParamStore;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -78,7 +81,7 @@ public final class Checkpoint {
         // Shapes are all checked before the first tensor is read: a bad shard fails in seconds, not after gigabytes.
         for (Path file : SafeTensors.checkpointFiles(dir)) {
             try (SafeTensors st = SafeTensors.open(file)) {
-                for (String stored : st.names()) found.put(canonical(stored), st.get(stored));
+                for (String stored : st.names()) found.put(canonical(stored), requireFinite(file, stored, st.get(stored)));
             }
         }
         ParamStore store = new ParamStore(0);
@@ -92,6 +95,20 @@ public final class Checkpoint {
         }
         if (found.containsKey("lm_head.weight") && (generation || needsHead)) store.put("lm_head.weight", found.get("lm_head.weight"));
         return store;
+    }
+
+    /**
+     * A weight that is NaN or infinite (a diverged training run, a bad conversion) makes every image black and every
+     * answer the same token without a word, so it is refused here, naming the tensor (issue 19). One reduction per
+     * tensor: a sum is finite exactly when no element is NaN or infinite, unless finite values overflow it, which
+     * the count below tells apart.
+     */
+    static INDArray requireFinite(Path file, String name, INDArray a) throws IOException {
+        if (a.isEmpty() || Double.isFinite(a.sumNumber().doubleValue())) return a;
+        long bad = Nd4j.getExecutioner().exec(new MatchCondition(a, Conditions.notFinite())).getLong(0);
+        if (bad == 0) return a;
+        throw new IOException("Tensor '" + name + "' in " + file + " holds " + bad + " NaN or infinite value" + (bad == 1 ? "" : "s")
+                + " of " + a.length() + "; the checkpoint is broken (a diverged training run?) and would draw blank images");
     }
 
     /** Newer transformers releases nest the Qwen2-VL weights one level deeper. */

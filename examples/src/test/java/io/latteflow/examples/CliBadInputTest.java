@@ -1,0 +1,202 @@
+package io.latteflow.examples;
+
+import io.latteflow.model.LatteConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.awt.Color;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Set;
+
+import static io.latteflow.examples.LatteCliTest.latte;
+import static io.latteflow.examples.LatteCliTest.png;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Issue 19's findings on the command line: bad output paths and bad input are refused with one line and exit code 2
+ * before any work (the model is not even loaded: no "Using an untrained" line), existing files are not overwritten
+ * without {@code --force}, files are written 0644, and {@code --count} draws in batches.
+ */
+class CliBadInputTest {
+    /** What {@code --preset} prints when it opens the model: its absence proves the refusal came first. */
+    private static final String MODEL_OPENED = "Using an untrained";
+
+    @TempDir
+    Path dir;
+
+    private static void assertRefusedBeforeWork(LatteCliTest.Run r, String... fragments) {
+        assertEquals(2, r.exit(), r.err());
+        for (String f : fragments) assertTrue(r.err().contains(f), "'" + f + "' not in: " + r.err());
+        assertFalse(r.err().contains(MODEL_OPENED), "refused only after opening the model: " + r.err());
+        assertFalse(r.err().contains(".tmp"), "names an internal temp file: " + r.err());
+    }
+
+    private static LatteCliTest.Run generate(Path out, String... more) {
+        List<String> args = new java.util.ArrayList<>(List.of("generate", "--preset", "tiny", "--steps", "1", "--prompt", "red apple",
+                "--out", out.toString()));
+        args.addAll(List.of(more));
+        return latte(args.toArray(new String[0]));
+    }
+
+    @Test
+    void generateToAFolderOrUnderARegularFileIsRefusedBeforeWorkNamingThePath() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("pictures"));
+        assertRefusedBeforeWork(generate(folder), "--out '" + folder + "' is a folder");
+        Path regular = Files.writeString(dir.resolve("notes.txt"), "mine");
+        Path under = regular.resolve("apple.png");
+        assertRefusedBeforeWork(generate(under), "--out '" + under + "' cannot be created: '" + regular + "' is a file, not a folder");
+        assertEquals("mine", Files.readString(regular));
+    }
+
+    @Test
+    void generateIntoAFolderNobodyMayWriteIsRefusedBeforeWork() {
+        Path proc = Path.of("/proc/self");                      // not writable even by root
+        assumeTrue(Files.isDirectory(proc), "needs Linux's /proc");
+        Path out = proc.resolve("apple.png");
+        assertRefusedBeforeWork(generate(out), "--out '" + out + "' cannot be written");
+    }
+
+    @Test
+    void generateIntoAReadOnlyFolderIsRefusedBeforeWork() throws Exception {
+        Path readOnly = Files.createDirectories(dir.resolve("read-only"));
+        Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            assumeTrue(!Files.isWritable(readOnly), "root writes into read-only folders");
+            assertRefusedBeforeWork(generate(readOnly.resolve("apple.png")), "permission denied in '" + readOnly + "'");
+        } finally {
+            Files.setPosixFilePermissions(readOnly, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+    }
+
+    @Test
+    void generateRefusesToOverwriteWithoutForceAndWritesFilesReadableByAll() throws Exception {
+        Path out = dir.resolve("apple.png");
+        Files.writeString(out, "my own picture");
+        assertRefusedBeforeWork(generate(out), "--out '" + out + "' already exists; pass --force to overwrite it");
+        assertEquals("my own picture", Files.readString(out));
+        LatteCliTest.Run forced = generate(out, "--force");
+        assertEquals(0, forced.exit(), forced.err());
+        assertTrue(Files.size(out) > 0 && Files.readAllBytes(out)[1] == 'P', "a PNG replaced it");
+
+        Files.writeString(dir.resolve("many-2.png"), "mine");
+        LatteCliTest.Run clash = generate(dir.resolve("many.png"), "--count", "3");
+        assertRefusedBeforeWork(clash, "many-2.png' already exists");
+        assertFalse(Files.exists(dir.resolve("many-1.png")), "nothing written before the refusal");
+    }
+
+    @Test
+    void generateWritesFilesWithTheModeOfAnyNewFileNot0600() throws Exception {
+        assumeTrue(Files.getFileStore(dir).supportsFileAttributeView("posix"));
+        Path out = dir.resolve("apple.png");
+        LatteCliTest.Run r = generate(out);
+        assertEquals(0, r.exit(), r.err());
+        Set<PosixFilePermission> plain = Files.getPosixFilePermissions(Files.writeString(dir.resolve("plain.txt"), "x"));
+        assertEquals(PosixFilePermissions.toString(plain), PosixFilePermissions.toString(Files.getPosixFilePermissions(out)),
+                "as demo and score write (0644 under the usual umask)");
+    }
+
+    @Test
+    void aPromptLongerThanTheModelsContextExitsWithTwo() {
+        String prompt = "red ".repeat(LatteConfig.tiny().maxContextTokens());
+        Path out = dir.resolve("long.png");
+        LatteCliTest.Run r = latte("generate", "--preset", "tiny", "--prompt", prompt, "--out", out.toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--prompt: prompt is " + (LatteConfig.tiny().maxContextTokens() + 2) + " tokens long, more than the model's "
+                + LatteConfig.tiny().maxContextTokens()), r.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void generateCountDrawsInBatchesTheImagesOneBatchDrawsWithProgress() throws Exception {
+        LatteCliTest.Run batched = generate(dir.resolve("b.png"), "--count", "5", "--batch", "2");
+        assertEquals(0, batched.exit(), batched.err());
+        assertTrue(batched.err().contains("generate"), "a progress bar: " + batched.err());
+        LatteCliTest.Run whole = generate(dir.resolve("w.png"), "--count", "5");
+        assertEquals(0, whole.exit(), whole.err());
+        for (int i = 1; i <= 5; i++) {
+            assertArrayEquals(Files.readAllBytes(dir.resolve("w-" + i + ".png")), Files.readAllBytes(dir.resolve("b-" + i + ".png")), "image " + i);
+        }
+        assertRefusedBeforeWork(generate(dir.resolve("z.png"), "--count", "3", "--batch", "0"), "--batch must be >= 1");
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void generateCountIsCappedWithAClearMessage() {
+        assertRefusedBeforeWork(generate(dir.resolve("c.png"), "--count", "2000000000"),
+                "--count 2000000000 is more than 100000 images; draw them in several runs");
+    }
+
+    /** Without the cap the run goes on for days: the timeout turns that into a failure. */
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void generateStepsAboveTheCapAreRefusedBeforeWork() {
+        assertRefusedBeforeWork(latte("generate", "--preset", "tiny", "--prompt", "red apple", "--steps", "1000000", "--out",
+                dir.resolve("s.png").toString()), "--steps: steps 1000000 is outside [1, 1000]");
+    }
+
+    @Test
+    void askRefusesAnOverLongQuestionBeforeLoadingTheModel() throws Exception {
+        Path image = dir.resolve("face.png");
+        png(image, 16, Color.YELLOW);
+        LatteCliTest.Run r = latte("ask", "--preset", "tiny", "--image", image.toString(), "--question", "why ".repeat(200));
+        assertRefusedBeforeWork(r, "--question: question has 800 characters, more than the limit of 500");
+    }
+
+    @Test
+    void askOnAMultiGigabyteFileIsOneClearErrorNotAnOutOfMemoryError() throws Exception {
+        Path huge = dir.resolve("huge.png");
+        try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(3L << 30);                      // sparse; more than one array can hold, so it must not be read whole
+        }
+        LatteCliTest.Run r = latte("ask", "--preset", "tiny", "--image", huge.toString(), "--question", "what is this?");
+        assertRefusedBeforeWork(r, "Image file '" + huge + "'", "not PNG, JPEG, BMP or GIF");
+    }
+
+    @Test
+    void askRefusesAnUnwritableTimingFileBeforeWork() throws Exception {
+        Path image = dir.resolve("face.png");
+        png(image, 16, Color.YELLOW);
+        Path folder = Files.createDirectories(dir.resolve("timing"));
+        assertRefusedBeforeWork(latte("ask", "--preset", "tiny", "--image", image.toString(), "--question", "what?", "--timing",
+                folder.toString()), "--timing '" + folder + "' is a folder");
+    }
+
+    @Test
+    void scoreToAFolderOrUnderARegularFileIsRefusedBeforeWork() throws Exception {
+        Path in = Files.writeString(dir.resolve("in.arrow"), "not arrow");
+        Path folder = Files.createDirectories(dir.resolve("out"));
+        assertRefusedBeforeWork(latte("score", "--preset", "tiny", "--in", in.toString(), "--out", folder.toString()),
+                "--out '" + folder + "' is a folder");
+        Path under = in.resolve("out.arrow");
+        assertRefusedBeforeWork(latte("score", "--preset", "tiny", "--in", in.toString(), "--out", under.toString()),
+                "is a file, not a folder");
+    }
+
+    @Test
+    void demoRefusesABlankQuestionAndAnOutUnderARegularFileBeforeWork() throws Exception {
+        assertRefusedBeforeWork(latte("demo", "--preset", "tiny", "--count", "1", "--question", "", "--question", "what is this?",
+                "--out", dir.resolve("d1").toString()), "--question: question is empty");
+        assertFalse(Files.exists(dir.resolve("d1")));
+        Path regular = Files.writeString(dir.resolve("notes.txt"), "mine");
+        assertRefusedBeforeWork(latte("demo", "--preset", "tiny", "--count", "1", "--out", regular.resolve("d2").toString()),
+                "is a file, not a folder");
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void benchAndEvalStepsAboveTheCapAreRefused() {
+        assertRefusedBeforeWork(latte("bench", "--steps", "1000000"), "steps 1000000 is outside [1, 1000]");
+        assertRefusedBeforeWork(latte("bench-stream", "--preset", "tiny", "--steps", "1000000"), "steps 1000000 is outside [1, 1000]");
+        assertRefusedBeforeWork(latte("eval", "fashion", "--steps", "1000000"), "steps 1000000 is outside [1, 1000]");
+    }
+}
