@@ -33,20 +33,20 @@ public final class GenerationLayer {
                               SDVariable ck, SDVariable cv, SDVariable cmask, SDVariable previous) {
         String own = "gen.layers." + l;
         String attn = (c.variant() == Variant.COUPLE ? own : "model.layers." + l) + ".self_attn";
-        int d = c.hiddenSize(), dh = c.headDim(), heads = c.numHeads(), kvHeads = c.numKvHeads(), rep = heads / kvHeads;
+        int d = c.hiddenSize(), dh = c.headDim(), heads = c.numHeads(), kvHeads = c.numKvHeads();
         SDVariable[] m = modulation(net, ht, own + ".adaLN_modulation", 6, d);   // each (batch, 1, d)
 
         SDVariable h = modulate(net.rmsNorm(x, own + ".input_layernorm.weight", c.rmsNormEps()), m[0], m[1]);
         SDVariable q = net.rope(net.splitHeads(net.linear(h, attn + ".q_proj", true), heads, dh), cos, sin, dh);
         SDVariable k = net.rope(net.splitHeads(net.linear(h, attn + ".k_proj", true), kvHeads, dh), cos, sin, dh);
         SDVariable v = net.splitHeads(net.linear(h, attn + ".v_proj", true), kvHeads, dh);
-        SDVariable contextLogits = net.logits(q, net.repeatKv(ck, rep, kvHeads), dh).add(cmask);   // (batch, heads, nImg, nCtx)
-        SDVariable imageLogits = net.logits(q, net.repeatKv(k, rep, kvHeads), dh);                  // (batch, heads, nImg, nImg)
+        SDVariable contextLogits = net.groupedLogits(q, ck, kvHeads, dh).add(cmask);                // (batch, heads, nImg, nCtx)
+        SDVariable imageLogits = net.groupedLogits(q, k, kvHeads, dh);                              // (batch, heads, nImg, nImg)
         SDVariable mixed = previous == null ? imageLogits
                 : ResidualAttention.apply(net, imageLogits, previous, ht, own + ".residual_gate");
         SDVariable probs = net.sd.nn.softmax(net.sd.concat(3, contextLogits, mixed), 3);              // (batch, heads, nImg, nCtx + nImg)
-        SDVariable values = net.repeatKv(net.sd.concat(2, cv, v), rep, kvHeads);
-        SDVariable attended = net.linear(net.mergeHeads(net.sd.mmul(probs, values), heads), attn + ".o_proj", false);
+        SDVariable values = net.sd.concat(2, cv, v);                                                  // (batch, kvHeads, nCtx + nImg, dh)
+        SDVariable attended = net.linear(net.mergeHeads(net.groupedAttend(probs, values, kvHeads), heads), attn + ".o_proj", false);
         SDVariable mid = x.add(attended.mul(m[2].add(1.0)));
 
         SDVariable h2 = modulate(net.rmsNorm(mid, own + ".post_attention_layernorm.weight", c.rmsNormEps()), m[3], m[4]);

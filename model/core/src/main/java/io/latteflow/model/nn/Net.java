@@ -264,23 +264,56 @@ public final class Net {
         return sd.concat(2, sd.unstack(x, 1, heads));
     }
 
-    /** x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]. */
+    /**
+     * x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1], for x (batch, heads, n, dh). rotate_half is a
+     * product with a constant signed permutation (one +-1 per column, so exactly the slices' values): one matmul
+     * instead of two slices, a negation and a concat, which cost more than their arithmetic (issue 18).
+     */
     public SDVariable rope(SDVariable x, SDVariable cos, SDVariable sin, int dh) {
-        SDVariable x1 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(0, dh / 2));
-        SDVariable x2 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(dh / 2, dh));
-        SDVariable rotated = sd.concat(3, x2.neg(), x1);
+        SDVariable rotate = rotations.computeIfAbsent(dh, n -> {
+            INDArray r = Nd4j.zeros(DataType.FLOAT, n, n);                      // rotate_half(x) = x R
+            for (int j = 0; j < n / 2; j++) {
+                r.putScalar(j + n / 2, j, -1f);
+                r.putScalar(j, j + n / 2, 1f);
+            }
+            return sd.constant("rotate_half_" + n, r);
+        });
+        SDVariable rows = sd.reshape(x, -1L, dh);                                // (batch*heads*n, dh), a view
+        SDVariable rotated = sd.reshape(sd.mmul(rows, rotate), sd.shape(x));
         return x.mul(cos).add(rotated.mul(sin));
     }
 
-    /** Grouped-query attention: each of the kv heads serves {@code rep} consecutive query heads. */
-    public SDVariable repeatKv(SDVariable kv, int rep, int kvHeads) {
-        if (rep == 1) return kv;
-        SDVariable[] heads = new SDVariable[kvHeads * rep];
-        for (int j = 0; j < kvHeads; j++) {
-            SDVariable head = kvHeads == 1 ? kv : kv.get(SDIndex.all(), SDIndex.interval(j, j + 1), SDIndex.all(), SDIndex.all());
-            for (int r = 0; r < rep; r++) heads[j * rep + r] = head;             // (batch, 1, n, dh) each
-        }
-        return sd.concat(1, heads);                                              // (batch, kvHeads*rep, n, dh)
+    private final Map<Integer, SDVariable> rotations = new HashMap<>();
+
+    /**
+     * q k^T / sqrt(dh) for grouped-query attention, without repeating k per query head: the {@code rep} query heads of
+     * each kv head are stacked along the tokens, (batch, kvHeads, rep*nq, dh), so one batched product serves them.
+     * q (batch, heads, nq, dh), k (batch, kvHeads, nk, dh); the result is (batch, heads, nq, nk) as with repeated keys.
+     */
+    public SDVariable groupedLogits(SDVariable q, SDVariable k, int kvHeads, int dh) {
+        SDVariable grouped = regroup(q, kvHeads);                                // (batch, kvHeads, rep*nq, dh)
+        return sd.reshape(logits(grouped, k, dh), withLast(q, k, 2));            // (batch, heads, nq, nk)
+    }
+
+    /**
+     * probs v for grouped-query attention, as {@link #groupedLogits}: probs (batch, heads, nq, nk), v (batch, kvHeads,
+     * nk, dh) give (batch, heads, nq, dh).
+     */
+    public SDVariable groupedAttend(SDVariable probs, SDVariable v, int kvHeads) {
+        return sd.reshape(sd.mmul(regroup(probs, kvHeads), v), withLast(probs, v, 3));
+    }
+
+    /** (batch, heads, n, last) -> (batch, kvHeads, heads/kvHeads * n, last), a view of the same data. */
+    private SDVariable regroup(SDVariable x, int kvHeads) {
+        SDVariable s = sd.shape(x).castTo(DataType.LONG);                       // [batch, heads, n, last]
+        SDVariable batch = s.get(SDIndex.interval(0, 1)), last = s.get(SDIndex.interval(3, 4));
+        return sd.reshape(x, sd.concat(0, batch, sd.constant(Nd4j.createFromArray((long) kvHeads)), sd.constant(Nd4j.createFromArray(-1L)), last));
+    }
+
+    /** The shape of rank-4 x with its last dimension replaced by dimension {@code dim} of y. */
+    private SDVariable withLast(SDVariable x, SDVariable y, int dim) {
+        SDVariable s = sd.shape(x).castTo(DataType.LONG), t = sd.shape(y).castTo(DataType.LONG);
+        return sd.concat(0, s.get(SDIndex.interval(0, 3)), t.get(SDIndex.interval(dim, dim + 1)));
     }
 
     /** q k^T / sqrt(dh): (batch, heads, nq, dh) x (batch, heads, nk, dh) -> (batch, heads, nq, nk). */

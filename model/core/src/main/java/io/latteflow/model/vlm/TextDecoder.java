@@ -25,15 +25,15 @@ public final class TextDecoder {
     public static LayerOut layer(Net net, LatteConfig c, int l, SDVariable x, SDVariable cos, SDVariable sin,
                                  SDVariable mask, SDVariable pastK, SDVariable pastV) {
         String p = "model.layers." + l;
-        int dh = c.headDim(), rep = c.numHeads() / c.numKvHeads();
+        int dh = c.headDim();
         SDVariable h = net.rmsNorm(x, p + ".input_layernorm.weight", c.rmsNormEps());
         SDVariable q = net.rope(net.splitHeads(net.linear(h, p + ".self_attn.q_proj", true), c.numHeads(), dh), cos, sin, dh);
         SDVariable k = net.rope(net.splitHeads(net.linear(h, p + ".self_attn.k_proj", true), c.numKvHeads(), dh), cos, sin, dh);
         SDVariable v = net.splitHeads(net.linear(h, p + ".self_attn.v_proj", true), c.numKvHeads(), dh);
         SDVariable keys = pastK == null ? k : net.sd.concat(2, pastK, k);       // (batch, kvHeads, past + n, dh)
         SDVariable values = pastV == null ? v : net.sd.concat(2, pastV, v);
-        SDVariable probs = net.sd.nn.softmax(net.logits(q, net.repeatKv(keys, rep, c.numKvHeads()), dh).add(mask), 3);
-        SDVariable attn = net.mergeHeads(net.sd.mmul(probs, net.repeatKv(values, rep, c.numKvHeads())), c.numHeads());
+        SDVariable probs = net.sd.nn.softmax(net.groupedLogits(q, keys, c.numKvHeads(), dh).add(mask), 3);
+        SDVariable attn = net.mergeHeads(net.groupedAttend(probs, values, c.numKvHeads()), c.numHeads());
         SDVariable mid = x.add(net.linear(attn, p + ".self_attn.o_proj", false));
         SDVariable out = mid.add(net.swiGlu(net.rmsNorm(mid, p + ".post_attention_layernorm.weight", c.rmsNormEps()), p + ".mlp"));
         return new LayerOut(out, k, v);

@@ -35,10 +35,10 @@ class PlanTest {
         SDVariable mask = net.input("mask", -1, 1, 1, -1);                             // (batch, 1, 1, n)
         SDVariable h = net.rmsNorm(x, "ln1", 1e-6);
         SDVariable q = net.rope(net.splitHeads(net.linear(h, "q", true), HEADS, DH), cos, sin, DH);
-        SDVariable k = net.repeatKv(net.rope(net.splitHeads(net.linear(h, "k", false), KV, DH), cos, sin, DH), HEADS / KV, KV);
-        SDVariable v = net.repeatKv(net.splitHeads(net.linear(h, "v", false), KV, DH), HEADS / KV, KV);
-        SDVariable att = net.sd.nn.softmax(net.logits(q, k, DH).add(mask), 3);
-        SDVariable y = x.add(net.linear(net.mergeHeads(net.sd.mmul(att, v), HEADS), "o", false));
+        SDVariable k = net.rope(net.splitHeads(net.linear(h, "k", false), KV, DH), cos, sin, DH);
+        SDVariable v = net.splitHeads(net.linear(h, "v", false), KV, DH);
+        SDVariable att = net.sd.nn.softmax(net.groupedLogits(q, k, KV, DH).add(mask), 3);
+        SDVariable y = x.add(net.linear(net.mergeHeads(net.groupedAttend(att, v, KV), HEADS), "o", false));
         net.sd.identity("out", y.add(net.swiGlu(net.rmsNorm(y, "ln2", 1e-6), "mlp")));
         return net;
     }
