@@ -310,7 +310,7 @@ public final class Plan implements AutoCloseable {
         if (isPlaceholder(root) || !owned.contains(values.get(root))) return null;
         if (in.ordering() != 'c' || in.offset() != 0 || !org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(in)) return null;
         INDArray view = in.reshape('c', shape);
-        return view.data() == in.data() ? view : null;
+        return view.data().address() == in.data().address() && view.offset() == 0 ? view : null;
     }
 
     private INDArray allocate(Map<String, ArrayDeque<INDArray>> free, LongShapeDescriptor d) {

@@ -77,6 +77,20 @@ class PlanTest {
     }
 
     @Test
+    void aReshapeOfAnArrayThePlanMadeIsAViewNotAnOpAtEveryRun() {
+        Net net = new Net(new ParamStore(6));
+        SDVariable x = net.input("x", -1, 6);
+        SDVariable doubled = x.mul(2.0);                                            // the plan's own array
+        net.sd.identity("out", net.sd.reshape(doubled, 3, -1).add(1.0).add(net.sd.reshape(x, 3, -1)));
+        Map<String, INDArray> in = Map.of("x", Nd4j.rand(2, 6));
+        Plan plan = Plan.build(net.sd, in, "out");
+        // mul, add, add and the reshape of the placeholder (its array changes at every run); not the other reshape
+        assertEquals(4, plan.replayedOps());
+        Map<String, INDArray> next = Map.of("x", Nd4j.rand(2, 6));
+        assertEquals(sameDiff(net, next), plan.run(next).get("out"));
+    }
+
+    @Test
     void resultsAreTheCallersAndTheNextRunLeavesThemBe() {
         Net net = layer(new ParamStore(3));
         Plan plan = Plan.build(net.sd, inputs(1, 2, 4), "out");
