@@ -23,7 +23,7 @@ public final class ExpertGroup {
     private final ParamStore params;
     private final int index;
     private final LayerEvalCounter counter;
-    private Net graph, blendTraining;
+    private Net graph, training;
 
     public ExpertGroup(LatteConfig c, ParamStore params, int index, LayerEvalCounter counter) {
         this.c = c;
@@ -74,7 +74,7 @@ public final class ExpertGroup {
         return in;
     }
 
-    /** Inference and Couple-training graph: context K/V fed as placeholders; outputs "velocity" and, given "target", "loss". */
+    /** The sampling graph: context K/V fed as placeholders; outputs "velocity" (and, given "target", "loss"). */
     public synchronized Net graph() {
         if (graph == null) {
             Net net = new Net(params);
@@ -91,20 +91,27 @@ public final class ExpertGroup {
     }
 
     /**
-     * The graph a training step differentiates. Couple: {@link #graph()} (the frozen VLM's K/V are inputs).
+     * The graph a training step differentiates, built {@link Net#forTraining}. Couple: as {@link #graph()} (the frozen
+     * VLM's K/V are inputs).
      * Blend: the prefill of layers 0..end-1 is part of the graph, so the loss reaches the shared VLM weights;
      * its placeholders are those of {@link VisionLanguageModel#buildPrefill} plus the image inputs.
      */
     public synchronized Net trainingGraph() {
-        if (c.variant() == Variant.COUPLE) return graph();
-        if (blendTraining == null) {
-            Net net = new Net(params);
+        if (training == null) {
+            Net net = Net.forTraining(params);
             SDVariable[] ck = new SDVariable[c.numLayers()], cv = new SDVariable[c.numLayers()];
-            VisionLanguageModel.buildPrefill(net, c, false, true, endLayer(), ck, cv);
+            if (c.variant() == Variant.COUPLE) {
+                for (int l = firstLayer(); l < endLayer(); l++) {
+                    ck[l] = net.input("ck" + l, -1, c.numKvHeads(), -1, c.headDim());
+                    cv[l] = net.input("cv" + l, -1, c.numKvHeads(), -1, c.headDim());
+                }
+            } else {
+                VisionLanguageModel.buildPrefill(net, c, false, true, endLayer(), ck, cv);
+            }
             build(net, ck, cv);
-            blendTraining = net;
+            training = net;
         }
-        return blendTraining;
+        return training;
     }
 
     private void build(Net net, SDVariable[] ck, SDVariable[] cv) {
@@ -125,7 +132,7 @@ public final class ExpertGroup {
             previous = c.residualAttention() ? o.imageLogits() : null;
         }
         SDVariable[] m = GenerationLayer.modulation(net, ht, g + ".adaLN_out", 2, d);
-        SDVariable y = GenerationLayer.modulate(net.rmsNorm(h, g + ".norm_out.weight", c.rmsNormEps()), m[0], m[1]);
+        SDVariable y = GenerationLayer.modulate(net, net.rmsNorm(h, g + ".norm_out.weight", c.rmsNormEps()), m[0], m[1]);
         SDVariable v = net.linear(y, g + ".proj_out", true).rename("velocity");  // (batch, nImg, latentDim)
         SDVariable target = net.input("target", -1, c.latentTokens(), c.latentDim());
         SDVariable diff = v.sub(target);

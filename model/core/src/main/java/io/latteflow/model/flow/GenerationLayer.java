@@ -36,7 +36,7 @@ public final class GenerationLayer {
         int d = c.hiddenSize(), dh = c.headDim(), heads = c.numHeads(), kvHeads = c.numKvHeads();
         SDVariable[] m = modulation(net, ht, own + ".adaLN_modulation", 6, d);   // each (batch, 1, d)
 
-        SDVariable h = modulate(net.rmsNorm(x, own + ".input_layernorm.weight", c.rmsNormEps()), m[0], m[1]);
+        SDVariable h = modulate(net, net.rmsNorm(x, own + ".input_layernorm.weight", c.rmsNormEps()), m[0], m[1]);
         SDVariable q = net.rope(net.splitHeads(net.linear(h, attn + ".q_proj", true), heads, dh), cos, sin, dh);
         SDVariable k = net.rope(net.splitHeads(net.linear(h, attn + ".k_proj", true), kvHeads, dh), cos, sin, dh);
         SDVariable v = net.splitHeads(net.linear(h, attn + ".v_proj", true), kvHeads, dh);
@@ -47,10 +47,10 @@ public final class GenerationLayer {
         SDVariable probs = net.sd.nn.softmax(net.sd.concat(3, contextLogits, mixed), 3);              // (batch, heads, nImg, nCtx + nImg)
         SDVariable values = net.sd.concat(2, cv, v);                                                  // (batch, kvHeads, nCtx + nImg, dh)
         SDVariable attended = net.linear(net.mergeHeads(net.groupedAttend(probs, values, kvHeads), heads), attn + ".o_proj", false);
-        SDVariable mid = x.add(attended.mul(m[2].add(1.0)));
+        SDVariable mid = x.add(net.scale(attended, m[2].add(1.0)));
 
-        SDVariable h2 = modulate(net.rmsNorm(mid, own + ".post_attention_layernorm.weight", c.rmsNormEps()), m[3], m[4]);
-        SDVariable out = mid.add(net.swiGlu(h2, own + ".mlp").mul(m[5].add(1.0)));
+        SDVariable h2 = modulate(net, net.rmsNorm(mid, own + ".post_attention_layernorm.weight", c.rmsNormEps()), m[3], m[4]);
+        SDVariable out = mid.add(net.scale(net.swiGlu(h2, own + ".mlp"), m[5].add(1.0)));
         return new Out(out, imageLogits);
     }
 
@@ -70,7 +70,7 @@ public final class GenerationLayer {
         return chunks;
     }
 
-    static SDVariable modulate(SDVariable normed, SDVariable shift, SDVariable scale) {
-        return normed.mul(scale.add(1.0)).add(shift);
+    static SDVariable modulate(Net net, SDVariable normed, SDVariable shift, SDVariable scale) {
+        return net.scale(normed, scale.add(1.0)).add(shift);
     }
 }

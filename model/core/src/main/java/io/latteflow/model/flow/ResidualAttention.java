@@ -20,6 +20,6 @@ public final class ResidualAttention {
      */
     public static SDVariable apply(Net net, SDVariable logits, SDVariable previous, SDVariable ht, String gate) {
         SDVariable g = net.sd.math.tanh(net.dense(ht, gate, false));                // (batch, heads)
-        return logits.add(net.sd.expandDims(net.sd.expandDims(g, 2), 3).mul(previous));      // gate (batch, heads, 1, 1)
+        return logits.add(net.scale(previous, net.sd.expandDims(net.sd.expandDims(g, 2), 3)));  // gate (batch, heads, 1, 1)
     }
 }

@@ -33,10 +33,22 @@ import java.util.TreeMap;
 public final class Net {
     public final SameDiff sd = SameDiff.create();
     private final ParamStore params;
+    private final boolean training;
     private final Map<String, SDVariable> tokenShapes = new HashMap<>();
 
+    /** A graph for inference (and any use): broadcasting products are plain products. */
     public Net(ParamStore params) {
+        this(params, false);
+    }
+
+    /** A graph that will be differentiated: see {@link #scale}. */
+    public static Net forTraining(ParamStore params) {
+        return new Net(params, true);
+    }
+
+    private Net(ParamStore params, boolean training) {
         this.params = params;
+        this.training = training;
         // SameDiff's default holder (ThreadSafeArrayHolder) keeps a DeviceLocalNDArray copy of every variable it is
         // given: each graph held a second copy of its weights, 17.6 GB for Qwen2-VL-2B's prefill and decode graphs
         // (issue 16). A plain holder binds the ParamStore's arrays themselves; graphs are fully built (synchronized)
@@ -225,14 +237,24 @@ public final class Net {
     /** RMSNorm over the last axis of (batch, n, d); positive axis, as keepDims with negative axes is wrong in M2.1. */
     public SDVariable rmsNorm(SDVariable x, String weight, double eps) {
         SDVariable rms = sd.math.rsqrt(x.mul(x).mean(true, 2).add(eps));
-        return x.mul(rms).mul(p(weight));
+        return scale(scale(x, rms), p(weight));
     }
 
     /** LayerNorm with weight and bias (the ViT's), over the last axis of (batch, n, d). */
     public SDVariable layerNorm(SDVariable x, String prefix, double eps) {
         SDVariable centered = x.sub(x.mean(true, 2));
         SDVariable var = centered.mul(centered).mean(true, 2);
-        return centered.mul(sd.math.rsqrt(var.add(eps))).mul(p(prefix + ".weight")).add(p(prefix + ".bias"));
+        return scale(scale(centered, sd.math.rsqrt(var.add(eps))), p(prefix + ".weight")).add(p(prefix + ".bias"));
+    }
+
+    /**
+     * x * y, y broadcasting to x's shape. In a graph for training, y is first broadcast by adding zeros of x's
+     * shape: SameDiff 1.0.0-M2.1's multiply_bp with a broadcast operand took 480-1570 us for an (8, 49, 128) product
+     * against 23 us without one, while add_bp reduces a broadcast quickly; broadcasting products were over half of a
+     * small-preset training step's backward pass (issue 18). The values are the same.
+     */
+    public SDVariable scale(SDVariable x, SDVariable y) {
+        return training ? x.mul(y.add(sd.zerosLike(x))) : x.mul(y);
     }
 
     public SDVariable silu(SDVariable x) {
@@ -280,7 +302,7 @@ public final class Net {
         });
         SDVariable rows = sd.reshape(x, -1L, dh);                                // (batch*heads*n, dh), a view
         SDVariable rotated = sd.reshape(sd.mmul(rows, rotate), sd.shape(x));
-        return x.mul(cos).add(rotated.mul(sin));
+        return scale(x, cos).add(scale(rotated, sin));
     }
 
     private final Map<Integer, SDVariable> rotations = new HashMap<>();

@@ -79,7 +79,7 @@ public final class UnderstandingTrainer {
 
     private Net graph() {
         if (graph == null) {
-            Net net = new Net(model.params());
+            Net net = Net.forTraining(model.params());
             SDVariable[] k = new SDVariable[c.numLayers()], v = new SDVariable[c.numLayers()];
             SDVariable hidden = VisionLanguageModel.buildPrefill(net, c, true, true, c.numLayers(), k, v);
             String head = model.params().has("lm_head.weight") ? "lm_head" : "model.embed_tokens";
