@@ -340,7 +340,8 @@ public class EngineBench {
 
     static void emit(ObjectNode j) throws IOException {
         j.put("omp_num_threads", String.valueOf(System.getenv("OMP_NUM_THREADS")))
-                .put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE")));
+                .put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE")))
+                .put("openblas_core", io.latteflow.model.nn.BlasKernels.coreName().orElse("unknown"));
         System.out.println(JSON.writeValueAsString(j));
         System.out.flush();
     }

@@ -607,7 +607,7 @@ def compare(args):
         "ratio_2t": round(ours_s / t2, 3),
         "max_abs_latent_diff": diff,
         "omp_num_threads": env.get("OMP_NUM_THREADS"),
-        "openblas_coretype": env.get("OPENBLAS_CORETYPE") or "(set by ./latte from CPU flags: " + coretype_guess() + ")",
+        "openblas_coretype": env.get("OPENBLAS_CORETYPE") or "(chosen in the JVM from the CPU's flags: " + coretype_guess() + ")",
         "cpu_model": cpu_model(),
         "torch": torch.__version__,
         "torch_timing": f"median of {args.runs} peer.generate calls after 1 warm-up (noise, tokenize, prefill, sampling)",
@@ -679,14 +679,13 @@ QUESTIONS = ["what is this?", "what category is this?", "what skin tone is this?
 
 
 def launcher_env():
-    """The environment the `latte` launcher gives the JVM: OMP_NUM_THREADS 1, OMP_WAIT_POLICY PASSIVE,
-    MALLOC_ARENA_MAX 2 and OPENBLAS_CORETYPE from the CPU's flags, each unless already set."""
+    """The environment the `latte` launcher gives the JVM: OMP_NUM_THREADS 1, OMP_WAIT_POLICY PASSIVE and
+    MALLOC_ARENA_MAX 2, each unless already set. OPENBLAS_CORETYPE is left alone: unless it is set, the JVM chooses
+    it from the CPU's flags (io.latteflow.model.nn.BlasKernels)."""
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     env.setdefault("MALLOC_ARENA_MAX", "2")
-    if not env.get("OPENBLAS_CORETYPE") and coretype_guess() != "unset":
-        env["OPENBLAS_CORETYPE"] = coretype_guess()
     return env
 
 
@@ -735,7 +734,7 @@ def result_line(model, what, java, torch_s, torch_runs, diff, env, compared, **e
     out = {"model": str(model), "what": what, "ours_s": java["ours_s"], "torch_eager_s": round(torch_s, 6),
            "ratio": round(java["ours_s"] / torch_s, 3), "max_abs_diff": diff, "compared": compared,
            "omp_num_threads": env.get("OMP_NUM_THREADS"), "torch_threads": torch.get_num_threads(),
-           "openblas_coretype": env.get("OPENBLAS_CORETYPE"), "cpu_model": cpu_model(), "torch": torch.__version__}
+           "openblas_coretype": env.get("OPENBLAS_CORETYPE") or "(chosen in the JVM from the CPU's flags: " + coretype_guess() + ")", "cpu_model": cpu_model(), "torch": torch.__version__}
     out.update(extra)
     out["ours_runs_s"] = java.get("ours_runs_s") or java.get("ours_full_runs_s")
     out["torch_runs_s"] = [round(x, 6) for x in torch_runs]

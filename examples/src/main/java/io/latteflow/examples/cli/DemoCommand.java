@@ -122,7 +122,12 @@ public final class DemoCommand implements Callable<Integer> {
             }
             return run(prompts, asked, options, conf, remote, remoteVersion, err);
         } finally {
-            if (flinkTemp != null) Outputs.deleteTree(flinkTemp);
+            if (flinkTemp != null) {
+                Outputs.deleteScratch(flinkTemp).ifPresent(e -> {
+                    err.println("latte demo: warning: could not delete Flink's scratch folder " + flinkTemp + ": " + e);
+                    err.flush();
+                });
+            }
         }
     }
 

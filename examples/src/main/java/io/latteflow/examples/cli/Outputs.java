@@ -2,15 +2,21 @@ package io.latteflow.examples.cli;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /** Output files that appear whole or not at all. */
@@ -67,5 +73,52 @@ final class Outputs {
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
+    }
+
+    /**
+     * Deletes a scratch folder that another component may still be emptying: Flink's blob and distributed-cache
+     * services delete their own files on background threads after the job has ended, so a file can vanish under the
+     * walk (CI stop 22: {@code NoSuchFileException .../flink-dist-cache-...} failed a demo whose results were all
+     * written). Files that vanish are skipped, a folder that is refilled is tried again, and what still cannot be
+     * deleted after a few tries is returned rather than thrown: scratch that stays behind must not fail the command.
+     */
+    static Optional<IOException> deleteScratch(Path dir) {
+        IOException last = null;
+        for (int attempt = 0; attempt < 5 && Files.exists(dir, LinkOption.NOFOLLOW_LINKS); attempt++) {
+            try {
+                Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                        Files.deleteIfExists(file);
+                        return FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                        if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
+                        throw e;
+                    }
+
+                    @Override
+                    public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                        if (e != null && !(e instanceof NoSuchFileException)) throw e;
+                        Files.deleteIfExists(d);
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+                return Optional.empty();
+            } catch (NoSuchFileException gone) {
+                return Optional.empty();
+            } catch (IOException e) {
+                last = e;
+                try {
+                    Thread.sleep(200L << attempt);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        return Optional.ofNullable(last);
     }
 }
