@@ -147,7 +147,7 @@ public class EngineBench {
      * minus median time of 1 token, which is the prefill and one pick) / (tokens - 1).
      */
     static void decode() throws IOException {
-        int warmup = intOpt("warmup", 5), repeats = intOpt("repeats", 7), rows = intOpt("rows", 1), tokens = intOpt("tokens", 32);
+        int warmup = intOpt("warmup", 30), repeats = intOpt("repeats", 15), rows = intOpt("rows", 1), tokens = intOpt("tokens", 32);
         if (tokens < 2) throw new IllegalArgumentException("--tokens must be >= 2");
         try (LatteFlow flow = LatteFlow.load(Path.of(req("model")))) {
             if (!hasVision(flow)) throw new IllegalArgumentException("decode needs a model with a vision tower");
