@@ -5,16 +5,21 @@
 #
 #   examples/notebooks/run-headless.sh                      # build what is needed, run latte-tour.ipynb on the test kernel
 #   LATTE_KERNEL=rapaio examples/notebooks/run-headless.sh  # run latte-tour-rapaio.ipynb on rapaio-jupyter-kernel
+#   LATTE_KERNEL=ijava examples/notebooks/run-headless.sh   # run latte-tour-ijava.ipynb on the IJava stand-in
 #   LATTE_MODEL=/path/to/model examples/notebooks/run-headless.sh
 #
 # Kernels (LATTE_KERNEL): "test" (default) is io.latteflow.notebook.kernel.JShellKernel, the LaTtE-Flow test kernel
 # on jupyter-jvm-basekernel, with the extension on its class path. "rapaio" is io.github.padreati:rapaio-jupyter-kernel
 # from Maven Central (the build copies it to notebook-kernel-ext/target/rapaio/), started bare as its own installer
-# would; the notebook adds the extension itself with %classpath / %jars.
+# would; the notebook adds the extension itself with %classpath / %jars. "ijava" is the test stand-in for SpencerPark's
+# IJava (io.github.spencerpark.ijava.IJava, on jupyter-jvm-basekernel 2.3.0 with the jeromq and gson IJava was
+# released with; IJava's own jar is not on Maven Central), started bare too: the notebook adds the extension with
+# %classpath / %jars and calls LatteNotebook.installIJava().
 #
-# Environment (all optional): LATTE_KERNEL (test | rapaio), LATTE_NOTEBOOK (input), LATTE_NOTEBOOK_OUT (output
+# Environment (all optional): LATTE_KERNEL (test | rapaio | ijava), LATTE_NOTEBOOK (input), LATTE_NOTEBOOK_OUT (output
 # .ipynb), LATTE_MODEL (model dir the notebook loads by default), LATTE_KERNEL_CP (test kernel class path) or
-# LATTE_RAPAIO_JAR (rapaio kernel jar): when the one the kernel needs is set, nothing is built; LATTE_TIMEOUT
+# LATTE_RAPAIO_JAR (rapaio kernel jar) or LATTE_IJAVA_CP (IJava stand-in class path): when the one the kernel needs is
+# set, nothing is built; LATTE_TIMEOUT
 # (seconds per cell), LATTE_ALLOW_ERRORS=1 (keep executing past a failing cell and write the notebook anyway, for
 # tests to inspect).
 set -euo pipefail
@@ -25,7 +30,8 @@ KERNEL="${LATTE_KERNEL:-test}"
 case "$KERNEL" in
   test) TOUR=latte-tour ;;
   rapaio) TOUR=latte-tour-rapaio ;;
-  *) echo "run-headless: LATTE_KERNEL must be test or rapaio, got '$KERNEL'" >&2; exit 2 ;;
+  ijava) TOUR=latte-tour-ijava ;;
+  *) echo "run-headless: LATTE_KERNEL must be test, rapaio or ijava, got '$KERNEL'" >&2; exit 2 ;;
 esac
 NOTEBOOK=$(realpath "${LATTE_NOTEBOOK:-$ROOT/examples/notebooks/$TOUR.ipynb}")
 OUT="${LATTE_NOTEBOOK_OUT:-$WORK/$TOUR.out.ipynb}"
@@ -36,11 +42,13 @@ EXT="$ROOT/notebook-kernel-ext/target"
 
 # 1. What the kernel needs: for the test kernel its class path (the extension, the test kernel and their
 #    dependencies, never the examples module); for rapaio its jar, and the class folders and jars the notebook adds.
-if { [ "$KERNEL" = test ] && [ -z "${LATTE_KERNEL_CP:-}" ]; } || { [ "$KERNEL" = rapaio ] && [ -z "${LATTE_RAPAIO_JAR:-}" ]; }; then
+if { [ "$KERNEL" = test ] && [ -z "${LATTE_KERNEL_CP:-}" ]; } || { [ "$KERNEL" = rapaio ] && [ -z "${LATTE_RAPAIO_JAR:-}" ]; } \
+   || { [ "$KERNEL" = ijava ] && [ -z "${LATTE_IJAVA_CP:-}" ]; }; then
   log "building notebook-kernel-ext (and model) ..."
   (cd "$ROOT" && nice -n 19 ./mvnw -B -q -pl notebook-kernel-ext -am test-compile)
   LATTE_KERNEL_CP="${LATTE_KERNEL_CP:-$EXT/classes:$EXT/test-classes:$(cat "$EXT/kernel.classpath")}"
   LATTE_RAPAIO_JAR="${LATTE_RAPAIO_JAR:-$EXT/rapaio/rapaio-jupyter-kernel.jar}"
+  LATTE_IJAVA_CP="${LATTE_IJAVA_CP:-$EXT/test-classes:$EXT/ijava-kernel/*}"
 fi
 
 # 2. A Python venv with the Jupyter client side, from the machine's wheel mirror when pip has one configured.
@@ -65,14 +73,16 @@ export JUPYTER_PATH="$WORK/jupyter/prefix/share/jupyter" JUPYTER_PLATFORM_DIRS=1
 mkdir -p "$JUPYTER_DATA_DIR" "$JUPYTER_CONFIG_DIR" "$JUPYTER_RUNTIME_DIR" "$IPYTHONDIR"
 
 # 4. The kernelspec. ND4J unpacks its natives into the project's shared cache, as the tests do. The rapaio one is
-#    named as rapaio's own installer names it, so latte-tour-rapaio.ipynb opens on a user's installed rapaio too.
-if [ "$KERNEL" = rapaio ]; then SPEC_NAME=rapaio-jupyter-kernel; else SPEC_NAME=latte-java; fi
+#    named as rapaio's own installer names it (and the IJava one "java", as IJava's installer does), so the tours open on a
+#    user's installed kernel too.
+case "$KERNEL" in rapaio) SPEC_NAME=rapaio-jupyter-kernel ;; ijava) SPEC_NAME=java ;; *) SPEC_NAME=latte-java ;; esac
 SPEC="$WORK/kernelspec/$SPEC_NAME"
 mkdir -p "$SPEC"
 CACHE="$ROOT/target/native-cache"
-"$VENV/bin/python" - "$SPEC/kernel.json" "$KERNEL" "${LATTE_KERNEL_CP:-}" "${LATTE_RAPAIO_JAR:-}" "$CACHE" "$WORK/py/rapaio_launch.py" <<'PY'
+"$VENV/bin/python" - "$SPEC/kernel.json" "$KERNEL" "${LATTE_KERNEL_CP:-}" "${LATTE_RAPAIO_JAR:-}" "$CACHE" "$WORK/py/rapaio_launch.py" \
+  "${LATTE_IJAVA_CP:-}" <<'PY'
 import json, sys
-spec, kernel, cp, jar, cache, launcher = sys.argv[1:]
+spec, kernel, cp, jar, cache, launcher, ijava_cp = sys.argv[1:]
 jvm = ["java", "-Xmx3g", "-Djava.awt.headless=true",
        "-Dorg.bytedeco.javacpp.cachedir=" + cache + "/javacpp", "-DDJL_CACHE_DIR=" + cache + "/djl",
        "-Doffline=true", "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
@@ -83,6 +93,9 @@ if kernel == "rapaio":
     argv = [sys.executable, launcher] + jvm + ["-jar", jar, "{connection_file}"]
     name = "Java (rapaio-jupyter-kernel)"
     env["RJK_TIMEOUT_MILLIS"] = "-1"
+elif kernel == "ijava":
+    argv = jvm + ["-cp", ijava_cp, "io.github.spencerpark.ijava.IJava", "{connection_file}"]
+    name = "Java (IJava stand-in)"
 else:
     argv = jvm + ["-cp", cp, "io.latteflow.notebook.kernel.JShellKernel", "{connection_file}"]
     name = "Java (LaTtE-Flow test kernel)"

@@ -25,11 +25,15 @@ import java.util.function.Function;
  * GeneratedImage img = (GeneratedImage) latte.run(List.of("generate", "red apple"), null);  // live progress, then the PNG
  * }</pre>
  *
- * The kernel's magics registry and variables are reached through the public methods JJava's kernel has
+ * In IJava (SpencerPark's kernel), after adding the jars with {@code %jars} or {@code %maven}, {@link #installIJava()}.
+ *
+ * The kernel's magics registry and variables are reached through the public methods JJava's and IJava's kernels have
  * ({@code Magics getMagics()}, {@code Object evalRaw(String)}); {@link BaseKernel} itself declares neither.
  */
 public final class LatteNotebook {
     private static final LatteSession SESSION = new LatteSession();
+    private static final String IJAVA = "io.github.spencerpark.ijava.IJava";
+    private static final String IJAVA_BASEKERNEL = "io.github.spencerpark.jupyter.kernel.BaseKernel";
 
     private LatteNotebook() {
     }
@@ -69,6 +73,42 @@ public final class LatteNotebook {
         return io.latteflow.notebook.rapaio.LatteRapaio.install(SESSION);
     }
 
+    /**
+     * The one call for the IJava kernel (SpencerPark's): finds the running kernel through
+     * {@code IJava.getKernelInstance()}, registers the renderers (images as {@code image/png}, grids, answers and
+     * model info as HTML), the {@code %latte} and {@code %%latte} magics, and live progress. After adding the jars:
+     *
+     * <pre>{@code
+     * %jars /path/to/latteflow-notebook/lib/*.jar     // or %maven io.latteflow:latteflow-notebook:0.1.0
+     * io.latteflow.notebook.LatteNotebook.installIJava();
+     * %latte load models/latte-emoji
+     * }</pre>
+     *
+     * @return the magics, also callable as {@code latte.run(List.of("info"), null)}
+     * @throws LatteNotebookException outside IJava, or when no IJava kernel is running in this JVM
+     */
+    public static LatteMagics installIJava() {
+        Object kernel;
+        try {
+            Class<?> ijava = Class.forName(IJAVA, true, LatteNotebook.class.getClassLoader());
+            kernel = ijava.getMethod("getKernelInstance").invoke(null);
+        } catch (ClassNotFoundException e) {
+            throw new LatteNotebookException("installIJava() is for the IJava kernel, and " + IJAVA + " is not on the class path;"
+                    + " elsewhere use install(kernel), installRapaio() or session()");
+        } catch (ReflectiveOperationException e) {
+            throw new LatteNotebookException("IJava.getKernelInstance() failed: " + (e.getCause() != null ? e.getCause() : e));
+        }
+        if (kernel == null) throw new LatteNotebookException("IJava.getKernelInstance() returned null: no IJava kernel runs in this JVM");
+        try {
+            Class.forName(IJAVA_BASEKERNEL, false, LatteNotebook.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new LatteNotebookException("IJava runs, but jupyter-jvm-basekernel 2.3.0 (" + IJAVA_BASEKERNEL + ") is not visible to latteflow-notebook");
+        }
+        Object registry = call(kernel, "getMagics")
+                .orElseThrow(() -> new LatteNotebookException("IJava's kernel " + kernel.getClass().getName() + " has no getMagics()"));
+        return io.latteflow.notebook.ijava.LatteIJava.install(kernel, registry, variables(kernel), SESSION);
+    }
+
     /** {@code %latte} and {@code %%latte} in a basekernel {@link Magics} registry. */
     public static void registerMagics(Magics registry, LatteMagics magics) {
         registry.registerLineMagic("latte", args -> magics.run(args, null));
@@ -76,19 +116,23 @@ public final class LatteNotebook {
     }
 
     static Optional<Magics> magicsRegistry(BaseKernel kernel) {
+        return call(kernel, "getMagics").filter(Magics.class::isInstance).map(Magics.class::cast);
+    }
+
+    /** The result of the kernel's public no-argument method {@code name}, empty when it has none. */
+    private static Optional<Object> call(Object kernel, String name) {
         try {
-            Method getter = kernel.getClass().getMethod("getMagics");
-            Object registry = getter.invoke(kernel);
-            return registry instanceof Magics m ? Optional.of(m) : Optional.empty();
+            Method getter = kernel.getClass().getMethod(name);
+            return Optional.ofNullable(getter.invoke(kernel));
         } catch (NoSuchMethodException e) {
             return Optional.empty();
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("the kernel's getMagics() failed", e);
+            throw new IllegalStateException("the kernel's " + name + "() failed", e);
         }
     }
 
     /** Notebook variables through the kernel's {@code evalRaw(String)} when it has one; a name it cannot evaluate is absent. */
-    static Function<String, Optional<Object>> variables(BaseKernel kernel) {
+    static Function<String, Optional<Object>> variables(Object kernel) {
         Method evalRaw;
         try {
             evalRaw = kernel.getClass().getMethod("evalRaw", String.class);

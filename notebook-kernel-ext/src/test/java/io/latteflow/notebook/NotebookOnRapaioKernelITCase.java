@@ -78,7 +78,7 @@ class NotebookOnRapaioKernelITCase {
         List<String> sources = List.of(
                 "%classpath " + ext.replace("notebook-kernel-ext/target", "model/core/target/classes"),
                 "%classpath " + ext + "/classes",
-                "%jars " + ext + "/rapaio-lib",
+                "%jars " + ext + "/notebook-lib",
                 "io.latteflow.notebook.LatteMagics latte = io.latteflow.notebook.LatteNotebook.installRapaio();",
                 "latte.run(List.of(\"generate\", \"a cat\"), null)",
                 "Object loaded = latte.run(List.of(\"load\", \"" + model + "\"), null);",

@@ -1,13 +1,5 @@
 package io.latteflow.notebook.kernel;
 
-import jdk.jshell.Diag;
-import jdk.jshell.EvalException;
-import jdk.jshell.ExpressionSnippet;
-import jdk.jshell.JShell;
-import jdk.jshell.Snippet;
-import jdk.jshell.SnippetEvent;
-import jdk.jshell.SourceCodeAnalysis;
-import jdk.jshell.VarSnippet;
 import org.dflib.jjava.jupyter.Extension;
 import org.dflib.jjava.jupyter.ExtensionLoader;
 import org.dflib.jjava.jupyter.channels.JupyterConnection;
@@ -26,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.logging.Level;
 import java.util.stream.Collectors;
 
@@ -47,18 +38,9 @@ public final class JShellKernel extends BaseKernel {
     private static final MagicParser WHOLE_LINE = new MagicParser("^\\s*%", "%%");
     private static final MagicParser ASSIGNED = new MagicParser("(?<==)\\s*%", "%%");
     private static volatile JShellKernel instance;
-    private static volatile Object captured;
 
-    private final JShell shell;
+    private final JShellSession java = new JShellSession();
     private final Magics magics = new Magics();
-
-    public JShellKernel() {
-        // "local": snippets run in this JVM, so their objects are the objects the magics and renderers see.
-        this.shell = JShell.builder().executionEngine("local").build();
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            if (!entry.isBlank()) shell.addToClasspath(entry);
-        }
-    }
 
     public static void main(String[] args) throws Exception {
         if (args.length != 1) throw new IllegalArgumentException("usage: JShellKernel <connection file>");
@@ -71,7 +53,7 @@ public final class JShellKernel extends BaseKernel {
         kernel.becomeHandlerForConnection(connection);
         connection.connect();
         connection.waitUntilClose();
-        kernel.shell.close();
+        kernel.java.close();
     }
 
     /** Installs every {@link Extension} listed in a {@code META-INF/services} file on the class path. */
@@ -86,46 +68,7 @@ public final class JShellKernel extends BaseKernel {
 
     /** Evaluates Java and returns the value of its last expression as the object itself (null for statements). */
     public Object evalRaw(String code) throws Exception {
-        Snippet valued = null;
-        String remaining = code;
-        while (!remaining.isBlank()) {
-            SourceCodeAnalysis.CompletionInfo info = shell.sourceCodeAnalysis().analyzeCompletion(remaining);
-            if (info.completeness() == SourceCodeAnalysis.Completeness.EMPTY) break;
-            if (!info.completeness().isComplete()) throw new CompilationException(List.of("incomplete code: " + remaining.strip()));
-            remaining = info.remaining();
-            valued = run(info.source());
-        }
-        if (valued == null) return null;
-        String name = valued instanceof VarSnippet v ? v.name() : ((ExpressionSnippet) valued).name();
-        captured = null;
-        run(JShellKernel.class.getName() + ".capture(" + name + ");");
-        return captured;
-    }
-
-    /** Runs one snippet; returns it when it has a value to show. */
-    private Snippet run(String source) throws Exception {
-        Snippet valued = null;
-        for (SnippetEvent event : shell.eval(source)) {
-            if (event.causeSnippet() != null) continue;
-            Snippet s = event.snippet();
-            if (event.status() == Snippet.Status.REJECTED) {
-                throw new CompilationException(shell.diagnostics(s).map(d -> message(s, d)).collect(Collectors.toList()));
-            }
-            if (event.exception() != null) throw event.exception();
-            boolean tempValue = s instanceof VarSnippet v && v.subKind() == Snippet.SubKind.TEMP_VAR_EXPRESSION_SUBKIND;
-            boolean plainValue = s instanceof ExpressionSnippet e && e.subKind() == Snippet.SubKind.VAR_VALUE_SUBKIND;
-            if (tempValue || plainValue) valued = s;
-        }
-        return valued;
-    }
-
-    private static String message(Snippet s, Diag d) {
-        return "error: " + d.getMessage(Locale.ROOT) + " in: " + s.source().strip();
-    }
-
-    /** Called from snippets: hands an object from JShell to the kernel. */
-    public static void capture(Object value) {
-        captured = value;
+        return java.evalRaw(code);
     }
 
     /** Called from snippets for {@code x = %name args}. */
@@ -164,33 +107,17 @@ public final class JShellKernel extends BaseKernel {
                 continue;
             }
             java.append(ASSIGNED.transformLineMagics(line, ctx -> JShellKernel.class.getName() + ".lineMagic("
-                    + literal(ctx.getMagicCall().getName()) + ctx.getMagicCall().getArgs().stream().map(a -> ", " + literal(a)).collect(Collectors.joining())
+                    + JShellSession.literal(ctx.getMagicCall().getName()) + ctx.getMagicCall().getArgs().stream().map(a -> ", " + JShellSession.literal(a)).collect(Collectors.joining())
                     + ")")).append('\n');
         }
         if (!java.toString().isBlank()) last = evalRaw(java.toString());
         return last == null ? null : getRenderer().render(last);
     }
 
-    private static String literal(String s) {
-        StringBuilder out = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') out.append('\\').append(c);
-            else if (c < 0x20 || c > 0x7e) out.append(String.format("\\u%04x", (int) c));
-            else out.append(c);
-        }
-        return out.append('"').toString();
-    }
-
     @Override
     public List<String> formatError(Exception e) {
-        if (e instanceof CompilationException c) return c.lines();
-        if (e instanceof EvalException ee) {
-            List<String> lines = new ArrayList<>();
-            lines.add(ee.getExceptionClassName() + ": " + ee.getMessage());
-            for (StackTraceElement el : ee.getStackTrace()) lines.add("    at " + el);
-            return lines;
-        }
-        return super.formatError(e);
+        List<String> lines = JShellSession.errorLines(e);
+        return lines != null ? lines : super.formatError(e);
     }
 
     @Override
@@ -201,26 +128,6 @@ public final class JShellKernel extends BaseKernel {
 
     @Override
     public void onShutdown(boolean isRestarting) {
-        shell.close();
-    }
-
-    /**
-     * Java that JShell rejected, with its diagnostics as the error's lines.
-     *
-     * <pre>{@code
-     * throw new CompilationException(List.of("error: cannot find symbol in: foo()"));
-     * }</pre>
-     */
-    public static final class CompilationException extends Exception {
-        private final List<String> lines;
-
-        public CompilationException(List<String> lines) {
-            super(String.join("; ", lines));
-            this.lines = List.copyOf(lines);
-        }
-
-        public List<String> lines() {
-            return lines;
-        }
+        java.close();
     }
 }
