@@ -139,6 +139,15 @@ final class ExecutedNotebooks {
         return out;
     }
 
+    /** {@code count} images, each {@code side} x {@code side} pixels (the model's size). */
+    static void assertSize(int side, List<BufferedImage> images, int count) {
+        assertEquals(count, images.size());
+        for (BufferedImage img : images) {
+            assertEquals(side, img.getWidth());
+            assertEquals(side, img.getHeight());
+        }
+    }
+
     static BufferedImage decode(String b64) throws Exception {
         BufferedImage img = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(b64)));
         assertNotNull(img, "not a PNG");

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -80,14 +79,6 @@ class NotebookOnIJavaKernelITCase {
         // This JVM runs no IJava kernel: the stand-in's entry class is on the test class path, its kernel is not running.
         LatteNotebookException e = assertThrows(LatteNotebookException.class, LatteNotebook::installIJava);
         assertEquals("IJava.getKernelInstance() returned null: no IJava kernel runs in this JVM", e.getMessage());
-    }
-
-    private static void assertSize(int side, List<BufferedImage> images, int count) {
-        assertEquals(count, images.size());
-        for (BufferedImage img : images) {
-            assertEquals(side, img.getWidth());
-            assertEquals(side, img.getHeight());
-        }
     }
 
     private static JsonNode execute(Path notebook, Path out) throws Exception {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -103,14 +102,6 @@ class NotebookOnRapaioKernelITCase {
         assertEquals(1, outputs.size(), source(cell) + ": " + outputs);
         assertEquals("stderr", outputs.get(0).path("name").asText(), source(cell) + ": " + outputs);
         assertEquals(expected + "\n", joined(outputs.get(0).get("text")), source(cell));
-    }
-
-    private static void assertSize(int side, List<BufferedImage> images, int count) {
-        assertEquals(count, images.size());
-        for (BufferedImage img : images) {
-            assertEquals(side, img.getWidth());
-            assertEquals(side, img.getHeight());
-        }
     }
 
     private static JsonNode execute(Path notebook, Path out) throws Exception {
