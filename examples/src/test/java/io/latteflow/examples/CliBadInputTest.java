@@ -127,6 +127,8 @@ class CliBadInputTest {
             assertArrayEquals(Files.readAllBytes(dir.resolve("w-" + i + ".png")), Files.readAllBytes(dir.resolve("b-" + i + ".png")), "image " + i);
         }
         assertRefusedBeforeWork(generate(dir.resolve("z.png"), "--count", "3", "--batch", "0"), "--batch must be >= 1");
+        assertRefusedBeforeWork(generate(dir.resolve("z.png"), "--count", "100000", "--batch", "100000"),
+                "--batch 100000 is more than 1024 images per model call");
     }
 
     @Test
@@ -150,6 +152,18 @@ class CliBadInputTest {
         png(image, 16, Color.YELLOW);
         LatteCliTest.Run r = latte("ask", "--preset", "tiny", "--image", image.toString(), "--question", "why ".repeat(200));
         assertRefusedBeforeWork(r, "--question: question has 800 characters, more than the limit of 500");
+    }
+
+    /** Issue 19: the core's 256-token answer limit held everywhere but here; a huge --max-new-tokens decoded on and on. */
+    @Test
+    void answerLengthsAboveTheCoresLimitAreRefusedBeforeWork() throws Exception {
+        Path image = dir.resolve("face.png");
+        png(image, 16, Color.YELLOW);
+        assertRefusedBeforeWork(latte("ask", "--preset", "tiny", "--image", image.toString(), "--question", "what?", "--max-new-tokens",
+                "100000"), "--max-new-tokens must be in [1, 256], got 100000");
+        Path in = Files.writeString(dir.resolve("in.arrow"), "not arrow");
+        assertRefusedBeforeWork(latte("score", "--preset", "tiny", "--mode", "answer", "--in", in.toString(), "--out",
+                dir.resolve("o.arrow").toString(), "--max-tokens", "1000"), "--max-tokens must be in [1, 256], got 1000");
     }
 
     @Test
@@ -190,6 +204,18 @@ class CliBadInputTest {
         Path regular = Files.writeString(dir.resolve("notes.txt"), "mine");
         assertRefusedBeforeWork(latte("demo", "--preset", "tiny", "--count", "1", "--out", regular.resolve("d2").toString()),
                 "is a file, not a folder");
+    }
+
+    /** Issue 19's sweep: the built-in prompt list was built whole first (2,000,000,000 strings: OutOfMemoryError). */
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void demoPromptCountsAboveTheCapAreRefusedBeforeWork() throws Exception {
+        assertRefusedBeforeWork(latte("demo", "--preset", "tiny", "--count", "2000000000", "--out", dir.resolve("d").toString()),
+                "--count 2000000000 is more than the demo's 10000 prompts");
+        Path many = Files.write(dir.resolve("many.txt"), java.util.Collections.nCopies(10_001, "red apple"));
+        assertRefusedBeforeWork(latte("demo", "--preset", "tiny", "--prompts", many.toString(), "--out", dir.resolve("d").toString()),
+                "holds 10001 prompts, more than the demo's 10000");
+        assertFalse(Files.exists(dir.resolve("d")));
     }
 
     @Test

@@ -53,7 +53,10 @@ public final class AskCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (maxTokens < 1) throw new ParameterException(spec.commandLine(), "--max-new-tokens must be >= 1, got " + maxTokens);
+        if (maxTokens < 1 || maxTokens > RequestLimits.DEFAULTS.maxNewTokens()) {       // the core's limit (issue 19)
+            throw new ParameterException(spec.commandLine(), "--max-new-tokens must be in [1, " + RequestLimits.DEFAULTS.maxNewTokens()
+                    + "], got " + maxTokens);
+        }
         // Bad input is refused before the model loads (issue 19), in the core's words.
         String why = RequestLimits.DEFAULTS.questionRefusal(question);
         if (why != null) throw new ParameterException(spec.commandLine(), "--question: " + why);

@@ -56,6 +56,11 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "demo-out", description = "Output folder (stream/, images/, index.html). Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    /** Most prompts one demo streams: every image gets a row on the contact sheet and a line in the marker (issue 19). */
+    static final int MAX_PROMPTS = 10_000;
+    /** Largest --prompts file read: 10,000 prompts of 500 characters, with room to spare. */
+    static final long MAX_PROMPTS_FILE_BYTES = 16L << 20;
+
     @Option(names = "--count", paramLabel = "N", defaultValue = "24", description = "Prompts from the built-in list (cycled). Default: ${DEFAULT-VALUE}.")
     int count;
 
@@ -91,6 +96,9 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         quietFlinkLogs();
         if (count < 1) throw bad("--count must be >= 1, got " + count);
+        if (count > MAX_PROMPTS) {
+            throw bad("--count " + count + " is more than the demo's " + MAX_PROMPTS + " prompts; score a large table with 'latte score'");
+        }
         if (batch < 1) throw bad("--batch must be >= 1, got " + batch);
         if (delayMs < 0 || rateMs < 0) throw bad("--delay-ms and --rate-ms must be >= 0");
         if (parallelism < 1) throw bad("--parallelism must be >= 1, got " + parallelism);
@@ -201,10 +209,18 @@ public final class DemoCommand implements Callable<Integer> {
     private List<String> prompts() throws IOException {
         if (promptsFile == null) return StreamingDemo.builtIn(count);
         if (!Files.isRegularFile(promptsFile)) throw new CliError("--prompts '" + promptsFile + "' is not a file");
+        if (Files.size(promptsFile) > MAX_PROMPTS_FILE_BYTES) {
+            throw new CliError("--prompts '" + promptsFile + "' is " + Files.size(promptsFile) + " bytes, more than the demo reads ("
+                    + MAX_PROMPTS_FILE_BYTES + "); score a large table with 'latte score'");
+        }
         List<String> lines = Files.readAllLines(promptsFile, StandardCharsets.UTF_8).stream().map(String::strip)
                 .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
         if (lines.isEmpty()) throw new CliError("--prompts '" + promptsFile + "' holds no prompts (one per line; # starts a comment)");
         boolean countGiven = spec.commandLine().getParseResult().hasMatchedOption("--count");
+        if (!countGiven && lines.size() > MAX_PROMPTS) {
+            throw new CliError("--prompts '" + promptsFile + "' holds " + lines.size() + " prompts, more than the demo's " + MAX_PROMPTS
+                    + "; pass --count to stream the first ones, or score a large table with 'latte score'");
+        }
         return countGiven ? lines.subList(0, Math.min(count, lines.size())) : lines;
     }
 
@@ -214,7 +230,7 @@ public final class DemoCommand implements Callable<Integer> {
      */
     private void prepareOut(int images) throws IOException {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new CliError("--out '" + out + "' is a file, not a folder");
-        DemoFolder folder = DemoFolder.at(out);
+        OutputFolder folder = OutputFolder.demo(out);
         if (folder.holdsOutput()) {
             if (!force) throw new CliError("--out '" + out + "' already holds a demo's output; pass --force to replace it or choose another folder");
             folder.clear();

@@ -24,6 +24,8 @@ import java.util.concurrent.Callable;
 public final class GenerateCommand implements Callable<Integer> {
     /** Most images one run draws: their file names are checked before any work, one by one (issue 19). */
     static final int MAX_COUNT = 100_000;
+    /** Most images one model call draws: --count 10000 in one call grew to 10 GB (issue 19). */
+    static final int MAX_BATCH = 1024;
 
     @Spec
     CommandSpec spec;
@@ -73,6 +75,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     + " continues where --seed K stopped)");
         }
         if (batch < 1) throw bad("--batch must be >= 1, got " + batch);
+        if (batch > MAX_BATCH) throw bad("--batch " + batch + " is more than " + MAX_BATCH + " images per model call (memory grows with it)");
         PrintWriter err = spec.commandLine().getErr();
         List<Path> files = Outputs.numbered(out, count);
         OutputPaths.requireWritableFiles("--out", files, force);

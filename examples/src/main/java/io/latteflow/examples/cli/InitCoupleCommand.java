@@ -4,6 +4,7 @@ import io.latteflow.model.LatteConfig;
 import io.latteflow.model.Variant;
 import io.latteflow.model.hf.CoupleInit;
 import io.latteflow.model.hf.Qwen2VlFolder;
+import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.io.DType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -61,7 +63,8 @@ public final class InitCoupleCommand implements Callable<Integer> {
             description = "Weight type of the written model (Qwen2-VL ships BF16). Default: ${DEFAULT-VALUE}.")
     DType dtype;
 
-    @Option(names = "--force", description = "Replace --out if it already holds files.")
+    @Option(names = "--force", description = "Replace an earlier model's files in --out: those it wrote, as "
+            + "--out/.latte-output lists them; other files in --out stay.")
     boolean force;
 
     @Override
@@ -71,7 +74,8 @@ public final class InitCoupleCommand implements Callable<Integer> {
         if (!Qwen2VlFolder.isHuggingFace(dir)) {
             throw new CliError("--vlm '" + vlm + "' is not a Hugging Face model folder (its config.json names no model_type)");
         }
-        checkOut();
+        List<String> written = written(dir);
+        checkOut(written);
         PrintWriter err = spec.commandLine().getErr();
         CoupleInit.Settings settings = new CoupleInit.Settings(variant, groups, !noResidualAttention, genImageSize, latentPatch, seed);
         LatteConfig c;
@@ -79,7 +83,9 @@ public final class InitCoupleCommand implements Callable<Integer> {
             CoupleInit.config(Qwen2VlFolder.read(dir).config(), settings);       // bad settings fail before the weights load
             err.printf("Reading %s and writing a LaTtE-Flow %s with K = %d to %s ...%n", dir, variant.name().toLowerCase(), groups, out);
             err.flush();
-            if (force) Outputs.deleteTree(out);
+            OutputFolder folder = OutputFolder.at(out, OutputFolder.Tool.INIT_COUPLE);
+            if (force && folder.holdsOutput()) folder.clear();       // what an earlier run wrote, never the user's files
+            folder.claim(written);
             c = CoupleInit.write(dir, out, settings, dtype);
         } catch (IOException | IllegalArgumentException e) {
             throw new CliError(e.getMessage(), e);
@@ -90,13 +96,29 @@ public final class InitCoupleCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void checkOut() throws IOException {
+    /** The files the new model is made of, listed in --out's marker so that a later {@code --force} removes these only. */
+    private static List<String> written(Path vlmDir) {
+        List<String> files = new ArrayList<>(List.of(Checkpoint.CONFIG, Checkpoint.WEIGHTS, Checkpoint.TOKENIZER));
+        for (String name : CoupleInit.CHAT_FILES) if (Files.isRegularFile(vlmDir.resolve(name))) files.add(name);
+        return files;
+    }
+
+    /**
+     * Refuses a bad --out before the weights are read: a file, a folder holding files without --force, a user's file
+     * where the model's would go (issue 19: --force deleted the whole folder).
+     */
+    private void checkOut(List<String> written) throws IOException {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new CliError("--out '" + out + "' is a file, not a folder");
         if (Files.isDirectory(out) && !force) {
             try (Stream<Path> s = Files.list(out)) {
-                if (s.findAny().isPresent()) throw new CliError("--out '" + out + "' already holds files; choose another folder or pass --force");
+                if (s.findAny().isPresent()) {
+                    throw new CliError("--out '" + out + "' already holds files; choose another folder or pass --force to replace "
+                            + "an earlier model's files (other files stay)");
+                }
             }
         }
+        OutputPaths.requireWritableFolder("--out", out);
+        if (force) OutputFolder.at(out, OutputFolder.Tool.INIT_COUPLE).requireClaimable(written);
     }
 
     private ParameterException bad(String message) {

@@ -7,6 +7,7 @@ import io.latteflow.arrow.ScoreMode;
 import io.latteflow.arrow.ScoreResult;
 import io.latteflow.arrow.TensorOutput;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.RequestLimits;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -74,7 +75,12 @@ public final class ScoreCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (batch < 1) throw bad("--batch must be >= 1, got " + batch);
-        if (maxTokens < 1) throw bad("--max-tokens must be >= 1, got " + maxTokens);
+        if (batch > GenerateCommand.MAX_BATCH) {
+            throw bad("--batch " + batch + " is more than " + GenerateCommand.MAX_BATCH + " rows per model call (memory grows with it)");
+        }
+        if (maxTokens < 1 || maxTokens > RequestLimits.DEFAULTS.maxNewTokens()) {
+            throw bad("--max-tokens must be in [1, " + RequestLimits.DEFAULTS.maxNewTokens() + "], got " + maxTokens);
+        }
         if (maxImagePixels < 1) throw bad("--max-image-pixels must be >= 1, got " + maxImagePixels);
         if (tensor != TensorOutput.NONE && mode != ScoreMode.GENERATE) throw bad("--tensor needs --mode generate");
         if (!Files.isRegularFile(in)) throw new CliError("Input '" + in + "' does not exist or is not a file");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.Variant;
+import io.latteflow.model.hf.CoupleInit;
 import io.latteflow.model.data.CaptionedImage;
 import io.latteflow.model.data.VqaSample;
 import io.latteflow.model.io.Checkpoint;
@@ -130,7 +131,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Precision of the saved weights. Default: ${DEFAULT-VALUE}.")
     DType dtype;
 
-    @Option(names = "--force", description = "Replace --out if it already holds files.")
+    @Option(names = "--force", description = "Replace an earlier run's output in --out: the files that run wrote, as "
+            + "--out/.latte-output lists them; other files in --out stay.")
     boolean force;
 
     @Override
@@ -140,7 +142,8 @@ public final class TrainCommand implements Callable<Integer> {
         LatteFlow initial = init == null ? null : initialModel();
         LatteConfig config = initial != null ? initial.config() : config();
         if ((images == null) == (data == null)) throw bad("Give exactly one of --images DIR and --data SET");
-        if (!resume) checkOut();
+        List<String> written = written(initial);
+        if (!resume) checkOut(written);
         TrainingData set = images != null ? TrainingData.folder(images) : DataSets.load(data, dataDir, config);
         PrintWriter err = spec.commandLine().getErr();
         long wallStart = System.nanoTime();
@@ -153,8 +156,9 @@ public final class TrainCommand implements Callable<Integer> {
             }
             err.printf("Resuming the run in %s on %s.%n", out, set.description());
         } else {
-            if (force) Outputs.deleteTree(out);
-            Files.createDirectories(out);
+            OutputFolder folder = OutputFolder.at(out, OutputFolder.Tool.TRAIN);
+            if (force && folder.holdsOutput()) folder.clear();       // what an earlier run wrote, never the user's files
+            folder.claim(written);
             LatteFlow start = initial;
             if (start == null) {
                 Path tokenizer = out.resolve(Checkpoint.TOKENIZER);
@@ -271,17 +275,36 @@ public final class TrainCommand implements Callable<Integer> {
         return flow;
     }
 
-    private void checkOut() throws IOException {
+    /**
+     * What this run writes in --out, listed in its marker so that a later {@code --force} removes these and nothing
+     * else (issue 19: {@code --force} deleted the whole folder, the user's own files in it too).
+     */
+    private List<String> written(LatteFlow initial) {
+        List<String> files = new ArrayList<>(List.of(TrainingRun.RUN, TrainingRun.METRICS, TrainingRun.SUMMARY, Checkpoint.CONFIG,
+                Checkpoint.WEIGHTS, Checkpoint.TOKENIZER, TrainingRun.CHECKPOINT + "/**", TrainingRun.CHECKPOINT + ".partial/**",
+                TrainingRun.CHECKPOINT + ".old/**"));
+        if (snapshotEvery > 0) files.add("snapshots/**");
+        if (initial != null && initial.chat() != null) files.addAll(CoupleInit.CHAT_FILES);     // a Qwen2-VL Couple keeps its chat
+        return files;
+    }
+
+    /** Refuses a bad --out before any work: a file, a folder holding files without --force, a user's file in the way. */
+    private void checkOut(List<String> written) throws IOException {
         if (Files.exists(out) && !Files.isDirectory(out)) throw new CliError("--out '" + out + "' is a file, not a folder");
+        if (init != null && Files.isDirectory(out) && Files.isSameFile(ModelOptions.resolve(init), out)) {
+            throw new CliError("--out '" + out + "' is the --init model's folder; write the new run to another folder");
+        }
         if (Files.isDirectory(out) && !force) {
             boolean run = Files.exists(out.resolve(TrainingRun.RUN)) && !Files.exists(out.resolve(TrainingRun.SUMMARY));
             try (Stream<Path> s = Files.list(out)) {
                 if (s.findAny().isPresent()) {
                     throw new CliError("--out '" + out + "' already holds " + (run ? "an unfinished training run; continue it with --resume, or"
-                            : "files;") + " choose another folder or pass --force to replace it");
+                            : "files;") + " choose another folder or pass --force to replace an earlier run's output (other files stay)");
                 }
             }
         }
+        OutputPaths.requireWritableFolder("--out", out);
+        if (force) OutputFolder.at(out, OutputFolder.Tool.TRAIN).requireClaimable(written);
     }
 
     private ParameterException bad(String message) {

@@ -412,9 +412,10 @@ public final class ArrowScorer {
             return this;
         }
 
-        /** Longest answer in tokens in VQA mode (greedy decoding). */
+        /** Longest answer in tokens in VQA mode (greedy decoding), at most the core's limit (256). */
         public Builder maxNewTokens(int n) {
-            if (n < 1) throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + n);
+            int max = io.latteflow.model.RequestLimits.DEFAULTS.maxNewTokens();
+            if (n < 1 || n > max) throw new IllegalArgumentException("maxNewTokens must be in [1, " + max + "], got " + n);
             maxNewTokens = n;
             return this;
         }

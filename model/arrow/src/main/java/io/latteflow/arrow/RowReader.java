@@ -209,6 +209,8 @@ abstract class RowReader {
         Row read(int i, long globalRow) {
             String q = text(question, i);
             if (q == null) return Row.bad("question is null");
+            String why = RequestLimits.DEFAULTS.questionRefusal(q);       // the core's limits and words, as for prompts
+            if (why != null) return Row.bad(why);
             if (struct != null && struct.isNull(i)) return Row.bad("image is null");
             byte[] b = binary(bytes, i);
             if (b == null) {

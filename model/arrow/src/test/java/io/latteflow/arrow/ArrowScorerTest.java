@@ -182,6 +182,31 @@ class ArrowScorerTest {
         }
     }
 
+    /** Issue 19: questions met the core's limits on every front door but this one (a bad one failed in the model). */
+    @Test
+    void blankOrOverLongQuestionsGetTheCoresWordsPerRowAndAnswerLengthIsCapped() throws IOException {
+        int size = flow.config().imageSize();
+        byte[] good = png(new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB));
+        String[] questions = {"what is this?", "   ", "why ".repeat(200), "what color?"};
+        Path in = dir.resolve("q.arrow"), out = dir.resolve("q-out.arrow");
+        write(in, false, new Schema(List.of(Field_binary("image"), utf8("question"))), questions.length, 4, i -> {
+            Map<String, Object> m = new HashMap<>();
+            m.put("image", good);
+            m.put("question", questions[i]);
+            return m;
+        });
+        ScoreResult r = ArrowScorer.builder(flow).mode(ScoreMode.ANSWER).batchSize(4).maxNewTokens(3).build().score(in, out);
+        assertEquals(2, r.failedRows());
+        List<Map<String, Object>> rows = read(out).rows();
+        assertNull(rows.get(0).get("error"));
+        assertEquals("question is empty", rows.get(1).get("error"));
+        assertEquals("question has 800 characters, more than the limit of 500", rows.get(2).get("error"));
+        assertNull(rows.get(3).get("error"));
+        IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class,
+                () -> ArrowScorer.builder(flow).mode(ScoreMode.ANSWER).maxNewTokens(100_000));
+        assertEquals("maxNewTokens must be in [1, 256], got 100000", tooLong.getMessage());
+    }
+
     @Test
     void vqaWithAHuggingFaceQwen2VlFolderAnswersImagesOfDifferentSizesInOneBatchAsEachAlone() throws Exception {
         // The fixtures live with latteflow-model (model/core); this module's tests run in model/arrow.
