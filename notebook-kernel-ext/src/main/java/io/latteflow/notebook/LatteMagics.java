@@ -66,6 +66,7 @@ public final class LatteMagics {
         } else if (command instanceof LatteCommand.Generate g) {
             result = generate(g);
         } else if (command instanceof LatteCommand.Ask a) {
+            session.checkQuestion(a.question());            // a bad question is refused before the image is read
             result = session.ask(ImageRefs.resolve(a.image(), session, variables), a.question());
         } else {
             result = session.info();
@@ -76,6 +77,7 @@ public final class LatteMagics {
 
     private Object generate(LatteCommand.Generate g) {
         List<GenerationRequest> requests = g.requests();
+        session.check(requests);                            // refused before the progress display or any sampling
         int steps = requests.get(0).steps() != null ? requests.get(0).steps() : session.flow().config().defaultSteps();
         NotebookOutput.LiveDisplay live = out.live(new SamplingProgress(g.prompts(), 0, steps, List.of(), 0));
         long start = System.nanoTime();

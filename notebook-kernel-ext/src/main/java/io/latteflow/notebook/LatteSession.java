@@ -95,12 +95,52 @@ public final class LatteSession implements AutoCloseable {
     }
 
     public List<GeneratedImage> generate(List<GenerationRequest> requests, GenerationListener listener) {
-        requests.forEach(RequestLimits.DEFAULTS::check);        // the core's limits and words, as every front door
+        check(requests);
         List<GeneratedImage> images = flow().generate(requests, listener);
         synchronized (this) {
             last = images.get(images.size() - 1);
         }
         return images;
+    }
+
+    /**
+     * Refuses, before any work, what the model would refuse part-way: the core's limits and words, as on every front
+     * door, a caption longer than the model's context, a model that cannot draw (issue 19: an over-long prompt failed
+     * in the prefill, after the cell's progress display was up, as an IllegalArgumentException).
+     *
+     * @throws LatteNotebookException with one line naming the problem (and the prompt, when a cell has several)
+     */
+    public void check(List<GenerationRequest> requests) {
+        LatteFlow f = flow();
+        if (!f.canGenerate()) throw new LatteNotebookException(f.generationRefusal());
+        for (GenerationRequest r : requests) {
+            String why = RequestLimits.DEFAULTS.refusal(r);
+            if (why == null) why = f.captionRefusal(r.prompt());
+            if (why != null) {
+                boolean several = requests.stream().map(GenerationRequest::prompt).distinct().count() > 1;
+                throw new LatteNotebookException(several ? why + " (prompt '" + shortened(r.prompt()) + "')" : why);
+            }
+        }
+    }
+
+    /**
+     * Refuses a question before any work: the core's limits, and for a model trained here a prompt (image tokens and
+     * question) longer than its context; a Qwen2-VL model checks its own before it encodes the image.
+     */
+    public void checkQuestion(String question) {
+        String why = RequestLimits.DEFAULTS.questionRefusal(question);
+        if (why != null) throw new LatteNotebookException(why);
+        LatteFlow f = flow();
+        if (f.chat() == null) {
+            int tokens = f.questionPrompt(question).length, max = f.config().maxContextTokens();
+            if (tokens > max) {
+                throw new LatteNotebookException("the question's prompt (image and question) is " + tokens + " tokens long, more than the model's " + max);
+            }
+        }
+    }
+
+    private static String shortened(String prompt) {
+        return prompt.length() <= 40 ? prompt : prompt.substring(0, 37) + "...";
     }
 
     /** The requests drawn in one batch, as a captioned grid. */
@@ -111,8 +151,13 @@ public final class LatteSession implements AutoCloseable {
     /** Asks about any image; it is resized to the size the model reads first. */
     public Answer ask(BufferedImage image, String question) {
         LatteFlow f = flow();
+        checkQuestion(question);
         BufferedImage seen = f.readableImage(image);
-        return new Answer(seen, question, f.answer(RequestLimits.DEFAULTS.check(VqaRequest.of(seen, question))));
+        try {
+            return new Answer(seen, question, f.answer(RequestLimits.DEFAULTS.check(VqaRequest.of(seen, question))));
+        } catch (IllegalArgumentException e) {          // a question the model refuses, e.g. beyond a Qwen2-VL's context
+            throw new LatteNotebookException(e.getMessage(), e);
+        }
     }
 
     public ModelInfo info() {
