@@ -56,6 +56,7 @@ public final class LatteFlow implements AutoCloseable {
     private final LatteTokenizer tokenizer;
     private final Path tokenizerJson;
     private final ContextCache contextCache = new ContextCache(0);
+    private volatile RequestLimits limits = RequestLimits.DEFAULTS;
     /** Qwen2-VL chat answering, when the folder brings a chat template and image processor; null otherwise. */
     private final Qwen2VlChat chat;
     /** The Hugging Face folder of a model that only understands (no generation layers); null otherwise. */
@@ -185,6 +186,19 @@ public final class LatteFlow implements AutoCloseable {
         return contextCache;
     }
 
+    /**
+     * The bounds on the work of one request (steps, guidance, answer tokens) that {@link #generate} and
+     * {@link #answer} apply, in the same words as every front door: {@link RequestLimits#DEFAULTS} unless set.
+     */
+    public RequestLimits limits() {
+        return limits;
+    }
+
+    /** Replaces {@link #limits()}, e.g. {@code flow.setLimits(new RequestLimits(5000, 50, 500, 4096L * 4096, 256))}. */
+    public void setLimits(RequestLimits limits) {
+        this.limits = java.util.Objects.requireNonNull(limits, "limits");
+    }
+
     public GeneratedImage generate(GenerationRequest request) {
         return generate(List.of(request)).get(0);
     }
@@ -245,6 +259,10 @@ public final class LatteFlow implements AutoCloseable {
 
     /** Answers a batch with one prefill and KV-cached decoding; requests with different decoding settings run apart. */
     public List<String> answer(List<VqaRequest> requests) {
+        for (VqaRequest r : requests) {
+            String why = limits.workRefusal(r);
+            if (why != null) throw new IllegalArgumentException(why);
+        }
         if (chat != null) return chatAnswers(requests);
         LatteConfig c = model.config();
         Map<VisionLanguageModel.Decoding, List<Integer>> byOptions = new LinkedHashMap<>();

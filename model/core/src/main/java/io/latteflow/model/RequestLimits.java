@@ -48,6 +48,15 @@ public record RequestLimits(int maxSteps, double maxGuidance, int maxPromptChars
         return null;
     }
 
+    /**
+     * Why a generation request asks for more work than these limits allow (steps, guidance), or null. What the core
+     * itself applies to every request (issue 17); the text rules ({@link #refusal(GenerationRequest)}) are the front
+     * doors', since the Java API draws from an empty prompt (unconditional samples).
+     */
+    public String workRefusal(GenerationRequest r) {
+        return generationRefusal("-", r.steps(), r.guidance());
+    }
+
     /** Why a question is refused (its text), or null. */
     public String questionRefusal(String question) {
         return text("question", question);
@@ -57,6 +66,11 @@ public record RequestLimits(int maxSteps, double maxGuidance, int maxPromptChars
     public String refusal(VqaRequest r) {
         String text = questionRefusal(r.question());
         if (text != null) return text;
+        return workRefusal(r);
+    }
+
+    /** Why a VQA request asks for a longer answer than these limits allow, or null (applied by the core). */
+    public String workRefusal(VqaRequest r) {
         if (r.maxNewTokens() > maxNewTokens) return "max new tokens " + r.maxNewTokens() + " is outside [1, " + maxNewTokens + "]";
         return null;
     }

@@ -41,7 +41,10 @@ final class SamplingBatch {
         }
     }
 
+    /** @throws IllegalArgumentException when the request asks for more work than the model's limits allow */
     Image image(GenerationRequest r) {
+        String why = flow.limits().workRefusal(r);
+        if (why != null) throw new IllegalArgumentException(why);
         return new Image(r, r.steps() == null ? c.defaultSteps() : r.steps(), r.guidance() == null ? c.defaultCfg() : r.guidance());
     }
 

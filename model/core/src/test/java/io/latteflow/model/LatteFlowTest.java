@@ -31,6 +31,29 @@ class LatteFlowTest {
         }
     }
 
+    /** Issue 17: the core applies the limits every front door reports, before any work; a Java user may raise them. */
+    @Test
+    void theCoreRefusesWorkBeyondItsLimitsBeforeSamplingAndTheLimitsCanBeRaised() throws Exception {
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 1)) {
+            IllegalArgumentException steps = assertThrows(IllegalArgumentException.class,
+                    () -> flow.generate(List.of(GenerationRequest.of("red apple").withSteps(2), GenerationRequest.of("cat").withSteps(1001))));
+            assertEquals("steps 1001 is outside [1, 1000]", steps.getMessage());
+            assertEquals("guidance 1.0E30 is outside [0, 50.0]",
+                    assertThrows(IllegalArgumentException.class, () -> flow.generate(GenerationRequest.of("cat").withGuidance(1e30))).getMessage());
+            ContinuousBatcher<String> batcher = new ContinuousBatcher<>(flow, 4);
+            assertThrows(IllegalArgumentException.class, () -> batcher.add(GenerationRequest.of("cat").withSteps(1001), "t"));
+            assertEquals(0, batcher.inFlight(), "nothing admitted");
+            VqaRequest q = VqaRequest.of(Nd4j.rand(3, 16, 16), "what is this?");
+            assertEquals("max new tokens 300 is outside [1, 256]",
+                    assertThrows(IllegalArgumentException.class, () -> flow.answer(q.withMaxNewTokens(300))).getMessage());
+            assertEquals(0, flow.model().vlm().prefillCount(), "refused before any prefill");
+
+            flow.setLimits(new RequestLimits(2000, 50, 500, 4096L * 4096, 512));
+            assertEquals(1001, flow.generate(GenerationRequest.of("").withSteps(1001).withSeed(1)).steps(), "an empty prompt is the Java API's unconditional sample");
+            assertNotNull(flow.answer(q.withMaxNewTokens(300)), "a raised limit lets a longer answer through");
+        }
+    }
+
     @Test
     void concurrentCallersGetTheSameImagesAndAnswersAsSequentialOnes() throws Exception {
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
