@@ -60,9 +60,23 @@ class TrainingRunTest {
 
     @Test
     void generationLayersStartAsCopiesOfTheVlmThatTheUnderstandingStageTrained(@TempDir Path tmp) throws Exception {
+        assertGenerationLayersCopyTheTrainedVlm(LatteConfig.tiny(), tmp);
+    }
+
+    /** Blend shares the VLM's attention; its own norms and MLP must also start from the trained VLM (issue 16). */
+    @Test
+    void blendsModalitySpecificWeightsStartAsCopiesOfTheTrainedVlm(@TempDir Path tmp) throws Exception {
+        LatteConfig blend = LatteConfig.tiny().toBuilder().variant(io.latteflow.model.Variant.BLEND).build();
+        int copied = assertGenerationLayersCopyTheTrainedVlm(blend, tmp);
+        assertTrue(copied > 0, "Blend has copied generation weights");
+    }
+
+    /** Trains the understanding stage only; returns how many gen.layers tensors were checked as copies. */
+    private static int assertGenerationLayersCopyTheTrainedVlm(LatteConfig config, Path tmp) throws Exception {
         TrainingRun.Plan understandingOnly = new TrainingRun.Plan(3, 0, 2, 1e-3, 5, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
         INDArray untrained;
-        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 3)) {
+        int checked = 0;
+        try (LatteFlow flow = LatteFlow.create(config, 3)) {
             untrained = flow.model().params().get("model.layers.1.mlp.up_proj.weight").dup();
             TrainingRun.start(tmp, flow, understandingOnly, "squares").train(vqa(), images(), (s, step, total, loss, g, sec) -> { });
         }
@@ -72,8 +86,10 @@ class TrainingRunTest {
                 if (!name.startsWith("gen.layers.") || name.contains("adaLN") || name.contains("residual_gate")) continue;
                 String vlm = name.replace("gen.layers.", "model.layers.");
                 assertEquals(st.get(vlm), st.get(name), name + " is a copy of the trained " + vlm);
+                checked++;
             }
         }
+        return checked;
     }
 
     @Test
