@@ -240,8 +240,10 @@ class LatteStreamsITCase {
         String question = "What is in this picture?";
         LatteOptions options = LatteOptions.builder().model(folder.toString()).maxNewTokens(12).build();
         StreamExecutionEnvironment env = env(1);
+        // Within the 500-character limit, but over a thousand tokens against the folder's 512 positions: only the
+        // model finds it too long, so the batch falls back to one by one and only this request dead-letters (issue 16).
         LatteResults<AnswerResult> answers = LatteStreams.answer(env.fromData(
-                List.of(QuestionRequest.of("ask", "s1", wide, question))), options);
+                List.of(QuestionRequest.of("ask", "s1", wide, question), QuestionRequest.of("long", "s2", wide, "語".repeat(400)))), options);
         answers.results().addSink(new Collect<>());
         answers.deadLetters().map(d -> "dead " + d.id + ": " + d.reason).addSink(new Collect<>());
         LatteResults<ImageResult> images = LatteStreams.generate(env.fromData(List.of(ImageRequest.of("draw", "a red apple"))), options);
@@ -250,9 +252,10 @@ class LatteStreamsITCase {
         env.execute("hf folder");
 
         Map<String, String> reasons = deadLetters();
-        assertEquals(List.of("draw"), List.copyOf(reasons.keySet()), SEEN.toString());
+        assertEquals(java.util.Set.of("draw", "long"), reasons.keySet(), SEEN.toString());
         assertTrue(reasons.get("draw").contains("init-couple") && reasons.get("draw").contains("vision-language model only"),
                 reasons.get("draw"));
+        assertTrue(reasons.get("long").contains("exceeds the context limit of 512 tokens"), reasons.get("long"));
         assertEquals(1, RESULTS.size(), RESULTS.toString());
         try (LatteFlow direct = LatteFlow.load(folder)) {
             assertEquals(direct.generationRefusal(), reasons.get("draw"), "refused on admission, not after a failed model call");
