@@ -192,6 +192,17 @@ class LatteCliTest {
         Run couple = latte("ask", "--model", out.toString(), "--image", wide.toString(), "--question", "What is it?");
         assertEquals(0, couple.exit(), couple.err());
         assertEquals(vlm.out(), couple.out(), "the Couple answers as the VLM it was made from");
+
+        // train --init continues from the Couple: generation trains, the VLM stays frozen, so it still answers the same.
+        Path images = tmp.resolve("images"), run = tmp.resolve("run");
+        png(images.resolve("red_square.png"), 16, Color.RED);
+        png(images.resolve("blue_square.png"), 16, Color.BLUE);
+        Run train = latte("train", "--init", out.toString(), "--images", images.toString(), "--out", run.toString(), "--steps", "2", "--batch", "2");
+        assertEquals(0, train.exit(), train.err());
+        assertEquals(2, Files.readAllLines(run.resolve("metrics.jsonl")).size());
+        Run trained = latte("ask", "--model", run.toString(), "--image", wide.toString(), "--question", "What is it?");
+        assertEquals(0, trained.exit(), trained.err());
+        assertEquals(vlm.out(), trained.out(), "training the generation layers left the VLM as it was");
     }
 
     @Test
