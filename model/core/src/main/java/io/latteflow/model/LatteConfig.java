@@ -47,6 +47,10 @@ import java.nio.file.Path;
  * @param defaultSteps       Euler steps when a request does not say
  * @param defaultCfg         guidance scale when a request does not say
  * @param condDropout        share of training samples whose caption is replaced by the empty one
+ * @param codec              the latent codec: {@code pixel} (the default, also when absent: pixels in p x p patches,
+ *                           {@code latentChannels} * p * p values a token) or {@code dc-ae:FOLDER}, a DC-AE folder in
+ *                           diffusers' or efficientvit's layout (relative: to the model directory), one token per latent
+ *                           cell ({@code latentPatch} = its spatial factor, {@code latentChannels} = its latent channels)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record LatteConfig(
@@ -57,13 +61,16 @@ public record LatteConfig(
         int patchSize, int temporalPatchSize, int spatialMergeSize, int imageSize,
         int groups, boolean residualAttention, int overlap,
         int genImageSize, int latentPatch, int latentChannels, int timeEmbedDim,
-        int defaultSteps, double defaultCfg, double condDropout) {
+        int defaultSteps, double defaultCfg, double condDropout, String codec) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     public LatteConfig {
+        if (codec == null || codec.isBlank()) codec = PIXEL_CODEC;                 // checkpoints from before issue 20
+        require(codec.equals(PIXEL_CODEC) || (codec.startsWith(DC_AE_PREFIX) && !codec.substring(DC_AE_PREFIX.length()).isBlank()),
+                "codec must be \"pixel\" or \"dc-ae:FOLDER\", got \"" + codec + "\"");
         require(variant != null, "variant must be COUPLE or BLEND");
         require(vocabSize > 0 && hiddenSize > 0 && numLayers > 0 && intermediateSize > 0, "sizes must be positive");
         require(numHeads > 0 && hiddenSize % numHeads == 0, "hiddenSize " + hiddenSize + " must be divisible by numHeads " + numHeads);
@@ -79,6 +86,27 @@ public record LatteConfig(
         require(maxContextTokens > grid * grid + 4, "maxContextTokens " + maxContextTokens + " leaves no room for a question after " + grid * grid + " image tokens");
         require(condDropout >= 0 && condDropout < 1, "condDropout must be in [0, 1)");
     }
+
+    /** The pixel patch codec's name, and the prefix of a DC-AE codec's folder (issue 20). */
+    public static final String PIXEL_CODEC = "pixel", DC_AE_PREFIX = "dc-ae:";
+
+    /** A configuration with the pixel codec (every preset and checkpoint made before codecs could be named). */
+    public LatteConfig(Variant variant, int vocabSize, int hiddenSize, int numLayers, int numHeads, int numKvHeads, int intermediateSize,
+                       double ropeTheta, double rmsNormEps, int maxContextTokens, int visionDepth, int visionHidden, int visionHeads,
+                       int visionMlpRatio, int patchSize, int temporalPatchSize, int spatialMergeSize, int imageSize, int groups,
+                       boolean residualAttention, int overlap, int genImageSize, int latentPatch, int latentChannels, int timeEmbedDim,
+                       int defaultSteps, double defaultCfg, double condDropout) {
+        this(variant, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, ropeTheta, rmsNormEps, maxContextTokens,
+                visionDepth, visionHidden, visionHeads, visionMlpRatio, patchSize, temporalPatchSize, spatialMergeSize, imageSize, groups,
+                residualAttention, overlap, genImageSize, latentPatch, latentChannels, timeEmbedDim, defaultSteps, defaultCfg, condDropout,
+                PIXEL_CODEC);
+    }
+
+    /** Whether the latent codec is the pixel patch codec. */
+    @JsonIgnore public boolean pixelCodec() { return codec.equals(PIXEL_CODEC); }
+
+    /** The DC-AE folder the config names, as written (relative: to the model directory); null for the pixel codec. */
+    @JsonIgnore public String dcAeFolder() { return pixelCodec() ? null : codec.substring(DC_AE_PREFIX.length()); }
 
     private static void require(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException("Invalid LatteConfig: " + message);
@@ -106,12 +134,15 @@ public record LatteConfig(
     }
 
     /**
-     * The paper's scale: Qwen2-VL-2B backbone, K = 4, M = 7, with the pixel-patch codec (DC-AE is issue 20). To start
-     * from the real Qwen2-VL-2B-Instruct weights, load its folder or use {@code latte init-couple}.
+     * The paper's scale: Qwen2-VL-2B backbone, K = 4, M = 7, in the latent space of DC-AE f32c32 (256x256 images as 64
+     * tokens of 32 channels), read from the folder {@code dc-ae-f32c32-in-1.0-diffusers} (the Hugging Face download of
+     * {@code mit-han-lab/dc-ae-f32c32-in-1.0-diffusers}; relative to the model directory, or the working directory for
+     * a model made from the preset). To start from the real Qwen2-VL-2B-Instruct weights, load its folder or use
+     * {@code latte init-couple}.
      */
     public static LatteConfig paper() {
         return new LatteConfig(Variant.COUPLE, 151936, 1536, 28, 12, 2, 8960, 1e6, 1e-6, 4096,
-                32, 1280, 16, 4, 14, 2, 2, 448, 4, true, 100, 256, 32, 3, 256, 40, 5.0, 0.1);
+                32, 1280, 16, 4, 14, 2, 2, 448, 4, true, 100, 256, 32, 32, 256, 40, 5.0, 0.1, DC_AE_PREFIX + "dc-ae-f32c32-in-1.0-diffusers");
     }
 
     public static LatteConfig preset(String name) {
@@ -132,7 +163,8 @@ public record LatteConfig(
     @JsonIgnore public int imageTokens() { return visionPatches() / (spatialMergeSize * spatialMergeSize); }
     @JsonIgnore public int latentGrid() { return genImageSize / latentPatch; }
     @JsonIgnore public int latentTokens() { return latentGrid() * latentGrid(); }
-    @JsonIgnore public int latentDim() { return latentChannels * latentPatch * latentPatch; }
+    /** Values per latent token: a pixel patch's (channels * p * p), or one DC-AE latent cell's channels. */
+    @JsonIgnore public int latentDim() { return pixelCodec() ? latentChannels * latentPatch * latentPatch : latentChannels; }
     /** M-RoPE (t, h, w) sections of the rotary half, Qwen2-VL's [16, 24, 24] scaled to this head size. */
     @JsonIgnore public int[] mropeSection() {
         int half = headDim() / 2, t = half / 4, h = (half - t) / 2;
@@ -189,6 +221,7 @@ public record LatteConfig(
         private int defaultSteps;
         private double defaultCfg;
         private double condDropout;
+        private String codec;
 
         private Builder(LatteConfig c) {
             variant = c.variant;
@@ -219,6 +252,7 @@ public record LatteConfig(
             defaultSteps = c.defaultSteps;
             defaultCfg = c.defaultCfg;
             condDropout = c.condDropout;
+            codec = c.codec;
         }
 
         public Builder variant(Variant value) {
@@ -361,9 +395,15 @@ public record LatteConfig(
             return this;
         }
 
+        /** {@code pixel} or {@code dc-ae:FOLDER} (see the record's {@code codec}). */
+        public Builder codec(String value) {
+            codec = value;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming what is invalid */
         public LatteConfig build() {
-            return new LatteConfig(variant, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, ropeTheta, rmsNormEps, maxContextTokens, visionDepth, visionHidden, visionHeads, visionMlpRatio, patchSize, temporalPatchSize, spatialMergeSize, imageSize, groups, residualAttention, overlap, genImageSize, latentPatch, latentChannels, timeEmbedDim, defaultSteps, defaultCfg, condDropout);
+            return new LatteConfig(variant, vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, intermediateSize, ropeTheta, rmsNormEps, maxContextTokens, visionDepth, visionHidden, visionHeads, visionMlpRatio, patchSize, temporalPatchSize, spatialMergeSize, imageSize, groups, residualAttention, overlap, genImageSize, latentPatch, latentChannels, timeEmbedDim, defaultSteps, defaultCfg, condDropout, codec);
         }
     }
 

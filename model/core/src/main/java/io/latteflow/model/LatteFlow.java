@@ -13,6 +13,7 @@ import io.latteflow.model.io.LatteTokenizer;
 import io.latteflow.model.nn.BlasKernels;
 import io.latteflow.model.nn.ParamStore;
 import io.latteflow.model.io.TokenizerBuilder;
+import io.latteflow.model.latent.LatentCodec;
 import io.latteflow.model.vlm.ImagePatches;
 import io.latteflow.model.vlm.PromptBatch;
 import io.latteflow.model.vlm.VisionLanguageModel;
@@ -127,7 +128,8 @@ public final class LatteFlow implements AutoCloseable {
         LatteConfig config = LatteConfig.read(dir.resolve(Checkpoint.CONFIG));
         LatteTokenizer tokenizer = LatteTokenizer.load(tok);
         try {
-            LatteModel model = new LatteModel(config, Checkpoint.loadWeights(dir, config));
+            LatentCodec codec = LatteModel.codecFor(config, dir);      // a named DC-AE folder is checked before the weights
+            LatteModel model = new LatteModel(config, Checkpoint.loadWeights(dir, config), codec);
             Qwen2VlChat chat = Qwen2VlChat.available(dir) ? Qwen2VlChat.open(dir, config, model.vlm(), tokenizer) : null;
             return new LatteFlow(model, tokenizer, tok, chat, null);
         } catch (IOException | RuntimeException e) {

@@ -2,6 +2,7 @@ package io.latteflow.model;
 
 import io.latteflow.model.flow.ExpertGroup;
 import io.latteflow.model.flow.TimestepPartition;
+import io.latteflow.model.latent.DcAeCodec;
 import io.latteflow.model.latent.LatentCodec;
 import io.latteflow.model.latent.PixelPatchCodec;
 import io.latteflow.model.nn.BlasKernels;
@@ -9,6 +10,9 @@ import io.latteflow.model.nn.LayerEvalCounter;
 import io.latteflow.model.nn.ParamStore;
 import io.latteflow.model.vlm.VisionLanguageModel;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -30,7 +34,18 @@ public final class LatteModel {
     private final LatentCodec codec;
     private final LayerEvalCounter sampling = new LayerEvalCounter();
 
+    /** A model with the codec its config names ({@link #codecFor}; a relative DC-AE folder from the working directory). */
     public LatteModel(LatteConfig config, ParamStore params) {
+        this(config, params, codecOrThrow(config));
+    }
+
+    /** A model with the given codec, which must make the config's latent tokens (count and values per token). */
+    public LatteModel(LatteConfig config, ParamStore params, LatentCodec codec) {
+        if (codec.tokens() != config.latentTokens() || codec.dim() != config.latentDim()) {
+            throw new IllegalArgumentException("The latent codec makes " + codec.tokens() + " tokens of " + codec.dim()
+                    + " values, the config " + config.latentTokens() + " of " + config.latentDim() + " (genImageSize "
+                    + config.genImageSize() + ", latentPatch " + config.latentPatch() + ", latentChannels " + config.latentChannels() + ")");
+        }
         this.config = config;
         this.params = params;
         this.vlm = new VisionLanguageModel(config, params);
@@ -38,7 +53,30 @@ public final class LatteModel {
         for (int k = 0; k < config.groups(); k++) g.add(new ExpertGroup(config, params, k, sampling));
         this.groups = Collections.unmodifiableList(g);
         this.partition = new TimestepPartition(config.groups(), config.overlap());
-        this.codec = new PixelPatchCodec(config.genImageSize(), config.latentPatch());
+        this.codec = codec;
+    }
+
+    /**
+     * The codec a config names (issue 20): the pixel patch codec, or a DC-AE folder loaded for {@code genImageSize}
+     * pixels, relative to {@code modelDir} (the working directory when null).
+     */
+    public static LatentCodec codecFor(LatteConfig config, Path modelDir) throws IOException {
+        if (config.pixelCodec()) return new PixelPatchCodec(config.genImageSize(), config.latentPatch());
+        Path folder = Path.of(config.dcAeFolder());
+        if (!folder.isAbsolute() && modelDir != null) folder = modelDir.resolve(folder);
+        try {
+            return DcAeCodec.load(folder, config.genImageSize());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new java.nio.file.NoSuchFileException(e.getFile(), null, "the model's codec \"" + config.codec() + "\": " + e.getReason());
+        }
+    }
+
+    private static LatentCodec codecOrThrow(LatteConfig config) {
+        try {
+            return codecFor(config, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static LatteModel create(LatteConfig config, long seed) {

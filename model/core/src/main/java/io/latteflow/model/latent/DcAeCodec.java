@@ -7,6 +7,7 @@ import io.latteflow.model.latent.DcAeConfig.Act;
 import io.latteflow.model.latent.DcAeConfig.Block;
 import io.latteflow.model.latent.DcAeConfig.Norm;
 import io.latteflow.model.latent.DcAeConfig.Stage;
+import io.latteflow.model.nn.BlasKernels;
 import io.latteflow.model.nn.Net;
 import io.latteflow.model.nn.ParamStore;
 import org.nd4j.autodiff.samediff.SDIndex;
@@ -53,6 +54,10 @@ public final class DcAeCodec implements LatentCodec {
     public enum Layout { DIFFUSERS, ORIGINAL }
 
     public static final String DIFFUSERS_WEIGHTS = "diffusion_pytorch_model.safetensors", ORIGINAL_WEIGHTS = "model.safetensors";
+
+    static {
+        BlasKernels.choose();          // before the first weight loads OpenBLAS: its fast kernels halve a conv's time here
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double NORM_EPS = 1e-5, ATTENTION_EPS = 1e-15;
