@@ -508,6 +508,21 @@ TINY_B = {
     "scaling_factor": 0.25,
 }
 
+# C: the Sana-style sampling (stride-2 conv down, nearest-upsample-then-conv up; downsample_block_type "Conv",
+# upsample_block_type "interpolate"), also for conv_in/conv_out of an empty first stage, with a 5x5 multi-scale
+# EfficientViT stage of two heads.
+TINY_C = {
+    "in_channels": 3, "latent_channels": 4, "attention_head_dim": 4,
+    "encoder_block_types": ["ResBlock", "ResBlock", "EfficientViTBlock"],
+    "decoder_block_types": ["ResBlock", "ResBlock", "EfficientViTBlock"],
+    "encoder_block_out_channels": [4, 8, 8], "decoder_block_out_channels": [4, 8, 8],
+    "encoder_layers_per_block": [0, 1, 1], "decoder_layers_per_block": [0, 1, 1],
+    "encoder_qkv_multiscales": [[], [], [5]], "decoder_qkv_multiscales": [[], [], [5]],
+    "downsample_block_type": "Conv", "upsample_block_type": "interpolate",
+    "decoder_norm_types": ["batch_norm", "batch_norm", "rms_norm"], "decoder_act_fns": ["relu", "relu", "silu"],
+    "scaling_factor": 0.75,
+}
+
 
 def golden(model, size, batch, seed):
     g = torch.Generator().manual_seed(seed)
@@ -525,7 +540,7 @@ def golden(model, size, batch, seed):
 def cmd_fixtures(_args):
     from safetensors.torch import save_file
     torch.manual_seed(0)
-    for name, cfg, size, seed in (("tiny-a", TINY_A, 16, 1), ("tiny-b", TINY_B, 8, 2)):
+    for name, cfg, size, seed in (("tiny-a", TINY_A, 16, 1), ("tiny-b", TINY_B, 8, 2), ("tiny-c", TINY_C, 16, 3)):
         model = randomise(DcAe(cfg), seed, bf16=True)
         base = FIXTURES / name
         save_diffusers(model, base / "diffusers")                         # F32

@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * for two random images ({@code src/test/resources/fixtures/dcae/}; {@code target/bench-venv/bin/python bench/dcae_ref.py fixtures}).
  * tiny-a is f32c32's shape in miniature (empty first stage, pixel (un)shuffle conv_in/conv_out, batch-norm ReLU
  * ResBlocks, an RMS-norm EfficientViT stage); tiny-b has every stage populated, 5x5 multi-scale q/k/v, and a 2x2 last
- * stage where the reference takes the quadratic form of the attention.
+ * stage where the reference takes the quadratic form of the attention; tiny-c samples as SANA's DC-AE does (stride-2
+ * conv down, nearest upsampling then conv up).
  */
 class DcAeCodecTest {
     private static final double TOLERANCE = 1e-4;
@@ -43,7 +44,8 @@ class DcAeCodecTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"tiny-a, diffusers, 16", "tiny-a, original, 16", "tiny-b, diffusers, 8", "tiny-b, original, 8"})
+    @CsvSource({"tiny-a, diffusers, 16", "tiny-a, original, 16", "tiny-b, diffusers, 8", "tiny-b, original, 8",
+            "tiny-c, diffusers, 16", "tiny-c, original, 16"})
     void matchesThePyTorchReference(String model, String layout, int size) throws Exception {
         DcAeCodec codec = DcAeCodec.load(fixture(model).resolve(layout), size);
         assertEquals(layout.equals("diffusers") ? DcAeCodec.Layout.DIFFUSERS : DcAeCodec.Layout.ORIGINAL, codec.layout());
@@ -61,7 +63,7 @@ class DcAeCodecTest {
 
     @Test
     void bothLayoutsDescribeTheSameModel() throws Exception {
-        for (String model : new String[] {"tiny-a", "tiny-b"}) {
+        for (String model : new String[] {"tiny-a", "tiny-b", "tiny-c"}) {
             assertEquals(DcAeCodec.readConfig(fixture(model).resolve("diffusers")), DcAeCodec.readConfig(fixture(model).resolve("original")), model);
         }
     }
