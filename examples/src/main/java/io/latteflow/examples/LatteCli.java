@@ -42,7 +42,7 @@ public final class LatteCli implements Callable<Integer> {
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
         cmd.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println(name(ex.getCommandLine()) + ": " + ex.getMessage());
+            err.println(name(ex.getCommandLine()) + ": " + oneLine(ex.getMessage()));
             if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
                 err.println("Run '" + name(ex.getCommandLine()) + " --help' for the options.");
             }
@@ -52,7 +52,7 @@ public final class LatteCli implements Callable<Integer> {
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof CliError) {
-                err.println(name(commandLine) + ": " + ex.getMessage());
+                err.println(name(commandLine) + ": " + oneLine(ex.getMessage()));
                 err.flush();
                 return CliError.EXIT_BAD_INPUT;
             }
@@ -67,6 +67,16 @@ public final class LatteCli implements Callable<Integer> {
 
     private static String name(CommandLine cmd) {
         return cmd.getCommandSpec().qualifiedName(" ");
+    }
+
+    /**
+     * Bad input is one line (issue 19's sweep: a config.json that is not JSON printed Jackson's two-line message, the
+     * second a "[Source: REDACTED ...]" that says nothing to a user).
+     */
+    static String oneLine(String message) {
+        if (message == null) return "";
+        return message.replace("[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); ", "[")
+                .strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
     private static String describe(Throwable e) {

@@ -166,6 +166,18 @@ class CliBadInputTest {
                 dir.resolve("o.arrow").toString(), "--max-tokens", "1000"), "--max-tokens must be in [1, 256], got 1000");
     }
 
+    /** Issue 19's sweep: Jackson's message for a config.json that is not JSON took two lines, one of them meaningless. */
+    @Test
+    void aModelWhoseConfigIsNotJsonIsOneLineNamingTheFileAndThePlace() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Path config = Files.writeString(model.resolve("config.json"), "{ not json");
+        LatteCliTest.Run r = latte("generate", "--model", model.toString(), "--prompt", "red apple", "--out", dir.resolve("a.png").toString());
+        assertEquals(2, r.exit(), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("Unreadable model config " + config) && r.err().contains("at [line: 1, column: 3]"), r.err());
+        assertFalse(r.err().contains("REDACTED"), r.err());
+    }
+
     @Test
     void askOnAMultiGigabyteFileIsOneClearErrorNotAnOutOfMemoryError() throws Exception {
         Path huge = dir.resolve("huge.png");
