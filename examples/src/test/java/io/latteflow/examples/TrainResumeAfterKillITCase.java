@@ -64,7 +64,7 @@ class TrainResumeAfterKillITCase {
     }
 
     /** The CLI in a fresh JVM with this JVM's class path and native settings. */
-    private static Process javaProcess(String[] cliArgs, Path log) throws Exception {
+    static Process javaProcess(String[] cliArgs, Path log) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (a.startsWith("-D") || a.startsWith("--add-opens") || a.startsWith("-Xmx")) cmd.add(a);
