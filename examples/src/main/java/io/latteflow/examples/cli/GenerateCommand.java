@@ -31,7 +31,7 @@ public final class GenerateCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT",
-            description = "The caption to draw; \"\" draws an unconditional image.")
+            description = "The caption to draw (1 to 500 characters; an empty one is refused).")
     String prompt;
 
     @Option(names = "--out", required = true, paramLabel = "FILE.png",
@@ -42,11 +42,11 @@ public final class GenerateCommand implements Callable<Integer> {
     ModelOptions modelOptions;
 
     @Option(names = "--steps", paramLabel = "N",
-            description = "Euler sampling steps T' (>= 1). Default: the model's (20 for bench, 8 for tiny).")
+            description = "Euler sampling steps T' (1 to 1000). Default: the model's (20 for bench, 8 for tiny).")
     Integer steps;
 
     @Option(names = "--cfg", paramLabel = "S",
-            description = "Classifier-free guidance scale (finite, >= 0; 1 = no guidance). Default: the model's (bench 5, tiny 3).")
+            description = "Classifier-free guidance scale (0 to 50; 1 = no guidance). Default: the model's (bench 5, tiny 3).")
     Double cfg;
 
     @Option(names = "--seed", paramLabel = "K", defaultValue = "0",

@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
                 + "columns plus image (struct<bytes: binary PNG, path: utf8>) or answer (utf8), error (utf8, null on success) "
                 + "and latency_ms (float64). pandas, Polars, DuckDB and Spark read it directly.",
                 "generate mode reads: prompt: utf8, optional seed: int64, steps: int32, guidance: float32.",
-                "vqa mode reads: image: struct<bytes: binary, path: utf8> or binary, question: utf8."})
+                "answer mode reads: image: struct<bytes: binary, path: utf8> or binary, question: utf8."})
 public final class ScoreCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -65,11 +65,11 @@ public final class ScoreCommand implements Callable<Integer> {
     TensorOutput tensor;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "16",
-            description = "vqa mode: longest answer in tokens (greedy). Default: ${DEFAULT-VALUE}.")
+            description = "answer mode: longest answer in tokens (greedy). Default: ${DEFAULT-VALUE}.")
     int maxTokens;
 
     @Option(names = "--max-image-pixels", paramLabel = "N", defaultValue = "16777216",
-            description = "vqa mode: images declaring more pixels are rejected before decoding. Default: ${DEFAULT-VALUE}.")
+            description = "answer mode: images declaring more pixels are rejected before decoding. Default: ${DEFAULT-VALUE}.")
     long maxImagePixels;
 
     @Override

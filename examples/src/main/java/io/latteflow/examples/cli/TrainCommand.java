@@ -166,9 +166,9 @@ public final class TrainCommand implements Callable<Integer> {
                 start = LatteFlow.create(config, seed, tokenizer);
             }
             run = TrainingRun.start(out, start, plan, set.description());
-            err.printf("Training a %s %s model (L=%d, d=%d, K=%d, residual attention %s) on %s.%n",
-                    preset, config.variant().name().toLowerCase(), config.numLayers(), config.hiddenSize(), config.groups(),
-                    config.residualAttention() ? "on" : "off", set.description());
+            err.printf("Training %s %s model (L=%d, d=%d, K=%d, residual attention %s) on %s.%n",
+                    initial != null ? "the --init" : "a " + preset, config.variant().name().toLowerCase(), config.numLayers(),
+                    config.hiddenSize(), config.groups(), config.residualAttention() ? "on" : "off", set.description());
         }
         err.flush();
         try (LatteFlow flow = run.flow(); Bars bars = new Bars(err)) {
