@@ -230,6 +230,47 @@ class CliBadInputTest {
         assertFalse(Files.exists(dir.resolve("d")));
     }
 
+    /**
+     * The rest of issue 19's command-line sweep (examples/reliability/bad_input_sweep.py, docs/RELIABILITY.md): each
+     * bad value is one message naming the option, exit code 2, before the model is opened.
+     */
+    @Test
+    void theSweepsOtherBadOptionsAreNamedWithExitCode2BeforeWork() throws Exception {
+        Path images = dir.resolve("images");
+        png(images.resolve("red_apple.png"), 16, Color.RED);
+        Path face = images.resolve("red_apple.png"), none = Files.createDirectories(dir.resolve("no-run"));
+        Path emptyPrompts = Files.writeString(dir.resolve("prompts.txt"), "# nothing but a comment\n");
+        Path in = Files.writeString(dir.resolve("in.arrow"), "not arrow");
+        String out = dir.resolve("out").toString(), png = dir.resolve("a.png").toString(), arrow = dir.resolve("o.arrow").toString();
+        String[][] cases = {
+                {"Invalid value for option '--steps': 'abc' is not an int", "generate", "--preset", "tiny", "--prompt", "a", "--out", png, "--steps", "abc"},
+                {"Invalid value for option '--seed': 'x' is not a long", "generate", "--preset", "tiny", "--prompt", "a", "--out", png, "--seed", "x"},
+                {"'18446744073709551616' is not a long", "generate", "--preset", "tiny", "--prompt", "a", "--out", png, "--seed", "18446744073709551616"},
+                {"--prompt: prompt is empty", "generate", "--preset", "tiny", "--prompt", "", "--out", png},
+                {"--question: question is empty", "answer", "--preset", "tiny", "--image", face.toString(), "--question", " "},
+                {"Invalid value for option '--mode'", "score", "--preset", "tiny", "--in", in.toString(), "--out", arrow, "--mode", "paint"},
+                {"--batch must be >= 1, got 0", "score", "--preset", "tiny", "--in", in.toString(), "--out", arrow, "--batch", "0"},
+                {"--batch 100000 is more than 1024 rows per model call", "score", "--preset", "tiny", "--in", in.toString(), "--out", arrow, "--batch", "100000"},
+                {"holds no prompts", "demo", "--preset", "tiny", "--prompts", emptyPrompts.toString(), "--out", out},
+                {"--steps must be >= 0, got -1", "train", "--preset", "tiny", "--images", images.toString(), "--out", out, "--steps", "-1"},
+                {"--batch must be >= 1, got 0", "train", "--preset", "tiny", "--images", images.toString(), "--out", out, "--batch", "0"},
+                {"--checkpoint-every must be >= 1, got 0", "train", "--preset", "tiny", "--images", images.toString(), "--out", out, "--checkpoint-every", "0"},
+                {"--lr must be a finite number > 0, got 0.0", "train", "--preset", "tiny", "--images", images.toString(), "--out", out, "--lr", "0"},
+                {"--ema must be in [0, 1), got 1.0", "train", "--preset", "tiny", "--images", images.toString(), "--out", out, "--ema", "1"},
+                {"--preset must be tiny, small or bench, got 'huge'", "train", "--preset", "huge", "--images", images.toString(), "--out", out},
+                {"Unknown data set 'cats'", "train", "--preset", "tiny", "--data", "cats", "--out", out},
+                {"--init starts a new run; --resume continues one", "train", "--init", "models/latte-emoji", "--images", images.toString(), "--out", out, "--resume"},
+                {"holds no training run to resume (no run.json)", "train", "--preset", "tiny", "--images", images.toString(), "--out", none.toString(), "--resume"},
+        };
+        for (String[] c : cases) {
+            LatteCliTest.Run r = latte(java.util.Arrays.copyOfRange(c, 1, c.length));
+            assertRefusedBeforeWork(r, c[0]);
+            assertTrue(r.err().lines().findFirst().orElse("").contains(c[0]), "the first line names it: " + r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("out")), "nothing written");
+        assertFalse(Files.exists(dir.resolve("a.png")) || Files.exists(dir.resolve("o.arrow")), "nothing written");
+    }
+
     @Test
     @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void benchAndEvalStepsAboveTheCapAreRefused() {
