@@ -9,6 +9,7 @@ import java.awt.image.BufferedImage;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.function.Function;
@@ -37,9 +38,18 @@ public final class ImageRefs {
                         + value.get().getClass().getSimpleName() + ", not an image (BufferedImage, GeneratedImage, PNG bytes or a path)"));
             }
         }
-        Path file = Path.of(ref);
-        if (Files.isRegularFile(file)) return read(file);
+        Path file = path(ref);
+        if (file != null && Files.isRegularFile(file)) return read(file);
         throw new LatteNotebookException("no image variable or file named '" + ref + "'");
+    }
+
+    /** {@code ref} as a path; null when it cannot be one (a NUL character). */
+    private static Path path(String ref) {
+        try {
+            return Path.of(ref);
+        } catch (InvalidPathException e) {
+            return null;
+        }
     }
 
     static Optional<BufferedImage> asImage(Object value) {

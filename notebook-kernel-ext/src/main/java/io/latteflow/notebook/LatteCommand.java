@@ -75,6 +75,13 @@ public sealed interface LatteCommand {
             case "load" -> {
                 if (rest.size() > 1) throw new LatteNotebookException("%latte load takes at most one directory, got " + rest.size() + " words");
                 if (!rest.isEmpty() && rest.get(0).startsWith("--")) throw new LatteNotebookException("%latte load has no option " + rest.get(0));
+                if (!rest.isEmpty()) {
+                    try {
+                        java.nio.file.Path.of(rest.get(0));
+                    } catch (java.nio.file.InvalidPathException e) {  // loaded later as Path.of(dir): refused here, in words
+                        throw new LatteNotebookException("%latte load: '" + rest.get(0) + "' is not a path: " + e.getReason());
+                    }
+                }
                 yield new Load(rest.stream().findFirst());
             }
             case "generate" -> generate(rest, body);

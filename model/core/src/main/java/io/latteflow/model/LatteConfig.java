@@ -67,24 +67,59 @@ public record LatteConfig(
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+    /**
+     * Upper bounds of the sizes, far above any real model (the paper's: 151936 tokens, d = 1536, 28 + 32 layers), so
+     * that every size derived from them (head dims, patch and token counts, weight shapes) is computed without
+     * overflow, and a {@code config.json} cannot make loading list billions of weights before the first one is
+     * compared with the checkpoint (issue 19: the config readers' fuzz tests build that list from every config they
+     * accept).
+     */
+    public static final int MAX_VOCAB = 1 << 24, MAX_WIDTH = 1 << 16, MAX_LAYERS = 1024, MAX_IMAGE_SIDE = 8192,
+            MAX_PATCH = 256, MAX_MERGE_OR_FRAMES = 16, MAX_LATENT = 64, MAX_MLP_RATIO = 64, MAX_CONTEXT = 1 << 24,
+            MAX_STEPS = 1000;
+
     public LatteConfig {
         if (codec == null || codec.isBlank()) codec = PIXEL_CODEC;                 // checkpoints from before issue 20
         require(codec.equals(PIXEL_CODEC) || (codec.startsWith(DC_AE_PREFIX) && !codec.substring(DC_AE_PREFIX.length()).isBlank()),
                 "codec must be \"pixel\" or \"dc-ae:FOLDER\", got \"" + codec + "\"");
         require(variant != null, "variant must be COUPLE or BLEND");
         require(vocabSize > 0 && hiddenSize > 0 && numLayers > 0 && intermediateSize > 0, "sizes must be positive");
+        inRange("vocabSize", vocabSize, MAX_VOCAB);
+        inRange("hiddenSize", hiddenSize, MAX_WIDTH);
+        inRange("intermediateSize", intermediateSize, MAX_WIDTH);
+        inRange("numLayers", numLayers, MAX_LAYERS);
         require(numHeads > 0 && hiddenSize % numHeads == 0, "hiddenSize " + hiddenSize + " must be divisible by numHeads " + numHeads);
         require(numKvHeads > 0 && numHeads % numKvHeads == 0, "numHeads " + numHeads + " must be divisible by numKvHeads " + numKvHeads);
         require((hiddenSize / numHeads) % 4 == 0, "head dim " + hiddenSize / numHeads + " must be divisible by 4 (M-RoPE sections)");
         require(groups > 0 && numLayers % groups == 0, "numLayers " + numLayers + " must be divisible by groups " + groups);
         require(overlap >= 0 && overlap < 1000 / groups, "overlap " + overlap + " must be in [0, " + 1000 / groups + ")");
+        require(Double.isFinite(ropeTheta) && ropeTheta > 0, "ropeTheta must be a finite number > 0, got " + ropeTheta);
+        require(Double.isFinite(rmsNormEps) && rmsNormEps >= 0, "rmsNormEps must be a finite number >= 0, got " + rmsNormEps);
+        inRange("maxContextTokens", maxContextTokens, MAX_CONTEXT);
+        inRange("visionDepth", visionDepth, MAX_LAYERS);
+        inRange("visionHidden", visionHidden, MAX_WIDTH);
+        inRange("visionHeads", visionHeads, visionHidden);
+        inRange("visionMlpRatio", visionMlpRatio, MAX_MLP_RATIO);
         require(visionHidden % visionHeads == 0 && (visionHidden / visionHeads) % 4 == 0, "vision head dim must be divisible by 4");
-        require(patchSize > 0 && spatialMergeSize > 0 && imageSize % (patchSize * spatialMergeSize) == 0, "imageSize " + imageSize + " must be divisible by patchSize*spatialMergeSize");
-        require(latentPatch > 0 && genImageSize % latentPatch == 0, "genImageSize " + genImageSize + " must be divisible by latentPatch " + latentPatch);
-        require(patchSize > 0 && spatialMergeSize > 0 && latentPatch > 0 && temporalPatchSize > 0, "patch sizes must be positive");
+        inRange("patchSize", patchSize, MAX_PATCH);
+        inRange("temporalPatchSize", temporalPatchSize, MAX_MERGE_OR_FRAMES);
+        inRange("spatialMergeSize", spatialMergeSize, MAX_MERGE_OR_FRAMES);
+        inRange("imageSize", imageSize, MAX_IMAGE_SIDE);
+        require(imageSize % (patchSize * spatialMergeSize) == 0, "imageSize " + imageSize + " must be divisible by patchSize*spatialMergeSize");
+        inRange("genImageSize", genImageSize, MAX_IMAGE_SIDE);
+        inRange("latentPatch", latentPatch, MAX_LATENT);
+        require(genImageSize % latentPatch == 0, "genImageSize " + genImageSize + " must be divisible by latentPatch " + latentPatch);
+        inRange("latentChannels", latentChannels, MAX_LATENT);
+        inRange("timeEmbedDim", timeEmbedDim, MAX_WIDTH);
+        inRange("defaultSteps", defaultSteps, MAX_STEPS);
+        require(Double.isFinite(defaultCfg) && defaultCfg >= 0, "defaultCfg must be a finite number >= 0, got " + defaultCfg);
         int grid = imageSize / patchSize / spatialMergeSize;
         require(maxContextTokens > grid * grid + 4, "maxContextTokens " + maxContextTokens + " leaves no room for a question after " + grid * grid + " image tokens");
         require(condDropout >= 0 && condDropout < 1, "condDropout must be in [0, 1)");
+    }
+
+    private static void inRange(String name, int value, int max) {
+        require(value >= 1 && value <= max, name + " must be from 1 to " + max + ", got " + value);
     }
 
     /** The pixel patch codec's name, and the prefix of a DC-AE codec's folder (issue 20). */

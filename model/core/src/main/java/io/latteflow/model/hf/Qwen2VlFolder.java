@@ -53,6 +53,7 @@ public record Qwen2VlFolder(Path dir, LatteConfig config, boolean tied, int imag
         } catch (IOException e) {
             throw new IOException("Unreadable Hugging Face config " + file + ": " + e.getMessage(), e);
         }
+        if (root == null || !root.isObject()) throw new IOException("Hugging Face config " + file + " is not a JSON object");
         String type = root.path("model_type").asText("");
         List<String> archs = new ArrayList<>();
         root.path("architectures").forEach(a -> archs.add(a.asText()));
@@ -98,9 +99,15 @@ public record Qwen2VlFolder(Path dir, LatteConfig config, boolean tied, int imag
             throw new IOException(file + ": " + e.getMessage(), e);
         }
         JsonNode section = rope == null ? null : rope.get("mrope_section");
-        if (section != null) {
+        if (section != null && !section.isNull()) {
+            if (!section.isArray() || section.size() > 16) {
+                throw new IOException(file + ": mrope_section must be a short list of integers, got " + section);
+            }
             int[] got = new int[section.size()];
-            for (int i = 0; i < got.length; i++) got[i] = section.get(i).asInt();
+            for (int i = 0; i < got.length; i++) {
+                if (!section.get(i).canConvertToInt()) throw new IOException(file + ": mrope_section must be a list of integers, got " + section);
+                got[i] = section.get(i).asInt();
+            }
             if (!java.util.Arrays.equals(got, cfg.mropeSection())) {
                 throw new IOException(file + ": mrope_section " + java.util.Arrays.toString(got) + " is not supported; for head dim "
                         + cfg.headDim() + " this implementation splits the rotary half as " + java.util.Arrays.toString(cfg.mropeSection())

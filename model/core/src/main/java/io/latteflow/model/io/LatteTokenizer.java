@@ -54,17 +54,23 @@ public final class LatteTokenizer implements AutoCloseable {
         END_OF_TEXT, IM_START, IM_END, VISION_START, VISION_END, IMAGE_PAD
     };
 
+    /** Ids are below this; the largest real vocabularies hold a few hundred thousand tokens. */
+    static final int MAX_ID = (1 << 24) - 1;
+
     private final HuggingFaceTokenizer tokenizer;
-    private final String[] tokensById;
+    /** Token text by id, one entry per token of the file; {@link #vocabSize} is its largest id plus one. */
+    private final Map<Integer, String> tokensById;
+    private final int vocabSize;
     private final Map<String, Integer> specialIds;
     // Encode/decode share the native handle; the write lock keeps close() from freeing it under them.
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
     private LatteTokenizer(
-            HuggingFaceTokenizer tokenizer, String[] tokensById, Map<String, Integer> specialIds) {
+            HuggingFaceTokenizer tokenizer, Map<Integer, String> tokensById, Map<String, Integer> specialIds) {
         this.tokenizer = tokenizer;
         this.tokensById = tokensById;
+        this.vocabSize = tokensById.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         this.specialIds = specialIds;
     }
 
@@ -93,7 +99,7 @@ public final class LatteTokenizer implements AutoCloseable {
         if (root == null || !root.isObject() || !root.path("model").isObject()) {
             throw new IOException("tokenizer file " + tokenizerJson + " has no \"model\" object");
         }
-        String[] tokensById = tokensById(root, tokenizerJson);
+        Map<Integer, String> tokensById = tokensById(root, tokenizerJson);
         Map<String, Integer> specialIds = specialIds(root, tokenizerJson);
 
         optOutOfTelemetry();
@@ -124,14 +130,19 @@ public final class LatteTokenizer implements AutoCloseable {
         }
     }
 
-    /** DJL offers no id-to-token lookup, so it is built from the file's vocab and added tokens. */
-    private static String[] tokensById(JsonNode root, Path file) throws IOException {
+    /**
+     * DJL offers no id-to-token lookup, so it is built from the file's vocab and added tokens. Ids are checked here,
+     * before anything is sized by them (issue 19: one added token with {@code "id": 2000000000}
+     * allocated an array of two billion entries and died with {@code OutOfMemoryError}; {@code 2147483647} overflowed
+     * to a negative size). The lookup holds one entry per token the file lists, whatever ids it declares.
+     */
+    private static Map<Integer, String> tokensById(JsonNode root, Path file) throws IOException {
         Map<Integer, String> byId = new HashMap<>();
         JsonNode vocab = root.path("model").path("vocab");
         if (vocab.isObject()) { // WordLevel, WordPiece, BPE: token -> id
             for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
-                byId.put(e.getValue().asInt(), e.getKey());
+                byId.put(id(e.getValue(), "vocab entry '" + e.getKey() + "'", file), e.getKey());
             }
         } else if (vocab.isArray()) { // Unigram: [[piece, score], ...], id = position
             for (int i = 0; i < vocab.size(); i++) {
@@ -141,16 +152,19 @@ public final class LatteTokenizer implements AutoCloseable {
             throw new IOException("tokenizer file " + file + " has no model vocab");
         }
         for (JsonNode added : root.path("added_tokens")) {
-            byId.put(added.path("id").asInt(), added.path("content").asText());
+            byId.put(id(added.path("id"), "added token '" + added.path("content").asText() + "'", file),
+                    added.path("content").asText());
         }
-        int size = byId.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-        String[] tokens = new String[size];
-        byId.forEach((id, token) -> {
-            if (id >= 0) {
-                tokens[id] = token;
-            }
-        });
-        return tokens;
+        return byId;
+    }
+
+    /** A token id as the file gives it: a whole number from 0 to {@link #MAX_ID}. */
+    private static int id(JsonNode value, String what, Path file) throws IOException {
+        if (!value.isIntegralNumber() || !value.canConvertToLong() || value.longValue() < 0 || value.longValue() > MAX_ID) {
+            throw new IOException("tokenizer file " + file + ": the id of " + what + " is " + value
+                    + ", not a whole number from 0 to " + MAX_ID);
+        }
+        return value.intValue();
     }
 
     private static Map<String, Integer> specialIds(JsonNode root, Path file) throws IOException {
@@ -206,7 +220,7 @@ public final class LatteTokenizer implements AutoCloseable {
 
     /** Largest id in the vocab or the added tokens, plus one. */
     public int vocabSize() {
-        return tokensById.length;
+        return vocabSize;
     }
 
     /**
@@ -215,16 +229,16 @@ public final class LatteTokenizer implements AutoCloseable {
      * @throws IllegalArgumentException if no token has that id
      */
     public String token(int id) {
-        if (id < 0 || id >= tokensById.length || tokensById[id] == null) {
+        String token = tokensById.get(id);
+        if (token == null) {
             throw new IllegalArgumentException("no token with id " + id);
         }
-        return tokensById[id];
+        return token;
     }
 
     /** The id of a token given as stored in the file (e.g. {@code <|video_pad|>}), or -1 if the vocabulary lacks it. */
     public int idOf(String token) {
-        for (int i = 0; i < tokensById.length; i++) if (token.equals(tokensById[i])) return i;
-        return -1;
+        return tokensById.entrySet().stream().filter(e -> e.getValue().equals(token)).mapToInt(Map.Entry::getKey).min().orElse(-1);
     }
 
     public int endOfText() {

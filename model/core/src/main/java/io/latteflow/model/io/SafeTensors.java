@@ -16,6 +16,7 @@ import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -498,8 +499,8 @@ public final class SafeTensors implements AutoCloseable {
         for (Map.Entry<String, JsonNode> e : weightMap.properties()) {
             String shard = e.getValue().isTextual() ? e.getValue().textValue() : "";
             // A shard must sit beside the index; anything else could point the loader anywhere.
-            Path name = Path.of(shard);
-            if (shard.isEmpty() || name.isAbsolute() || name.getNameCount() != 1 || shard.equals("..")) {
+            Path name = plainFileName(shard);
+            if (name == null || name.isAbsolute() || name.getNameCount() != 1 || shard.equals("..")) {
                 throw new SafeTensorsException(index, "weight_map entry for '" + e.getKey()
                         + "' is not a plain file name: " + e.getValue());
             }
@@ -511,6 +512,16 @@ public final class SafeTensors implements AutoCloseable {
             shards.add(path);
         }
         return List.copyOf(shards);
+    }
+
+    /** {@code shard} as a path, or null when it is empty or no path at all (a NUL character: InvalidPathException). */
+    private static Path plainFileName(String shard) {
+        if (shard.isEmpty()) return null;
+        try {
+            return Path.of(shard);
+        } catch (InvalidPathException e) {
+            return null;
+        }
     }
 
     // ---- half-precision conversions (Float.float16ToFloat needs Java 20) ----

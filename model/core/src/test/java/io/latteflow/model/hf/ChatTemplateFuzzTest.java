@@ -1,0 +1,75 @@
+package io.latteflow.model.hf;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.latteflow.model.fuzz.FuzzFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Fuzz tests of the chat template (issue 19): a Jinja program that comes with a Hugging Face folder, rendered by
+ * jinjava over the conversation. A template and messages either render, or fail with the documented
+ * {@link IllegalArgumentException} ("failed to render") / {@link IOException} (no template in the folder); a
+ * template must not hang, exhaust memory or overflow the stack however it loops, recurses or repeats strings.
+ */
+class ChatTemplateFuzzTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<Map<String, Object>> DEFAULT_MESSAGES = List.of(
+            Map.of("role", "system", "content", "You are a helpful assistant."),
+            Map.of("role", "user", "content", List.of(Map.of("type", "image"), Map.of("type", "text", "text", "What is in this picture?"))));
+
+    /** Input: the template's text, a NUL byte, then the messages as a JSON array (the default conversation if not). */
+    @FuzzTest
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void templateAndMessages(byte[] data) {
+        int nul = 0;
+        while (nul < data.length && data[nul] != 0) nul++;
+        String template = new String(data, 0, nul, StandardCharsets.UTF_8);
+        List<Map<String, Object>> messages = DEFAULT_MESSAGES;
+        if (nul < data.length) {
+            try {
+                messages = JSON.readValue(Arrays.copyOfRange(data, nul + 1, data.length), new TypeReference<>() { });
+                if (messages == null) messages = DEFAULT_MESSAGES;
+            } catch (JacksonException e) {
+                messages = DEFAULT_MESSAGES;
+            } catch (IOException e) {
+                throw new AssertionError(e);
+            }
+        }
+        render(new ChatTemplate(template, "fuzz"), messages, data.length % 2 == 0);
+    }
+
+    private static Path folder;
+
+    /** Input: a folder's {@code chat_template.json}, read as transformers reads it and rendered. */
+    @FuzzTest
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void chatTemplateJson(byte[] data) {
+        if (folder == null) folder = FuzzFiles.folder("chat-template");
+        FuzzFiles.write(folder, "chat_template.json", data);
+        ChatTemplate template;
+        try {
+            template = ChatTemplate.read(folder);
+        } catch (IOException e) {
+            FuzzFiles.requireMessage(e);
+            return;
+        }
+        render(template, DEFAULT_MESSAGES, true);
+    }
+
+    private static void render(ChatTemplate template, List<Map<String, Object>> messages, boolean addGenerationPrompt) {
+        try {
+            template.render(messages, addGenerationPrompt);
+        } catch (IllegalArgumentException e) {
+            FuzzFiles.requireMessage(e);
+        }
+    }
+}
