@@ -18,7 +18,8 @@ import java.util.List;
 
 /**
  * Visual question answering with sessions: each session key remembers its last image in keyed state, so a
- * follow-up question may come without one. Images are checked (size, declared pixels, decodability) on arrival.
+ * follow-up question may come without one; a question without a session leaves no state behind. Images are
+ * checked (size, declared pixels, decodability) on arrival.
  */
 final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
     private static final long serialVersionUID = 1L;
@@ -70,7 +71,10 @@ final class AnswerTask extends LatteTask<QuestionRequest, AnswerResult> {
                     throw new Refused("image has " + image.length + " bytes, more than latte.max-image-bytes = " + o.maxImageBytes());
                 }
                 ImageBytes.decode(image, o.maxImagePixels());
-                sessionImage.update(image);
+                // Only a session has follow-ups. A question without one is keyed by its id, and remembering its image
+                // there kept every such image in keyed state for good: the state (and each checkpoint) grew by an
+                // image per answered question (issue 19, found building the soak).
+                if (r.session != null) sessionImage.update(image);
             }
         } catch (ImageBytes.BadImage e) {
             throw new Refused(e.getMessage());

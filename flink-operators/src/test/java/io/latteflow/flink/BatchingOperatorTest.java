@@ -228,4 +228,27 @@ class BatchingOperatorTest {
             assertEquals(List.of("img-q1", "img-q2"), answered, "the follow-ups read the image the refused question brought");
         }
     }
+
+    /**
+     * Issue 19 (found building the soak): a question without a session is keyed by its id, and its image was kept in
+     * keyed state under that id for good, so the state and every checkpoint grew by an image per answered question.
+     */
+    @Test
+    void aQuestionWithoutASessionLeavesNoStateBehindAndASessionKeepsOneImage() throws Exception {
+        var operator = new BatchingOperator<>(new AnswerTask(), options(4, DELAY), LatteStreams.DEAD_LETTERS);
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<String, QuestionRequest, AnswerResult>(operator,
+                r -> r.session != null ? r.session : r.id, Types.STRING)) {
+            h.open();
+            h.setProcessingTime(0);
+            byte[] png = TinyModel.direct(request("img", "red apple"));
+            for (int i = 0; i < 3; i++) h.processElement(QuestionRequest.of("one-off-" + i, null, png, "what is this?"), 0);
+            h.processElement(QuestionRequest.of("s-q0", "s", png, "what is this?"), 0);
+            h.processElement(QuestionRequest.of("s-q1", "s", null, "which category is this?"), 0);
+            h.setProcessingTime(DELAY.toMillis());
+            h.setProcessingTime(2 * DELAY.toMillis());
+
+            assertEquals(5, h.extractOutputValues().size(), "every question answered: " + deadLetters(h));
+            assertEquals(1, h.numKeyedStateEntries(), "only session s keeps an image; the one-off questions keep nothing");
+        }
+    }
 }

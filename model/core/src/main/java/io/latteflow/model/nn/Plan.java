@@ -71,8 +71,25 @@ public final class Plan implements AutoCloseable {
     /** The arrays the plan allocated (never a weight, constant or input), freed by {@link #close}. */
     private final Set<INDArray> owned = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
-    private record Step(SameDiffOp op, OpContext context, INDArray[] outputs) {
+    /**
+     * An op as the plan replays it: its context, and the arrays bound to it (placeholders' entries are the last run's
+     * inputs), kept so the context can be purged and bound again.
+     */
+    private record Step(SameDiffOp op, OpContext context, INDArray[] inputs, INDArray[] outputs) {
     }
+
+    /**
+     * Runs between two purges of the contexts that take a new placeholder array at every run. libnd4j's context makes
+     * a native NDArray for every array bound to it and frees them only when purged or deleted (ND4J's
+     * {@code CpuOpContext.close()} does nothing; the context goes when the garbage collector finds it), so a plan
+     * that lived for the whole process (a generation group's) grew by about 100 bytes per placeholder read per run:
+     * 1.5 GB of resident memory after 3,000 requests of the model soak (issue 19). A purge drops them; the step's
+     * arrays are bound again.
+     */
+    static final int PURGE_EVERY = 16;
+    /** The steps that read a placeholder, whose contexts take new arrays at every run. */
+    private final List<Step> rebound = new ArrayList<>();
+    private long runs;
 
     private Plan(SameDiff sd, String[] outputs) {
         this.sd = sd;
@@ -114,9 +131,21 @@ public final class Plan implements AutoCloseable {
      */
     public Map<String, INDArray> run(Map<String, INDArray> inputs) {
         if (!fits(inputs)) throw new IllegalArgumentException("inputs do not have the shapes this plan was made for, or a weight was replaced: " + shapes(inputs));
+        boolean purge = ++runs % PURGE_EVERY == 0;
         for (Map.Entry<String, List<int[]>> e : placeholderSlots.entrySet()) {
             INDArray in = inputs.get(e.getKey());
-            for (int[] slot : e.getValue()) steps.get(slot[0]).context().setInputArray(slot[1], in);
+            for (int[] slot : e.getValue()) {
+                Step s = steps.get(slot[0]);
+                s.inputs()[slot[1]] = in;
+                if (!purge) s.context().setInputArray(slot[1], in);
+            }
+        }
+        if (purge) {
+            for (Step s : rebound) {
+                s.context().purge();
+                for (int a = 0; a < s.inputs().length; a++) s.context().setInputArray(a, s.inputs()[a]);
+                for (int o = 0; o < s.outputs().length; o++) if (s.outputs()[o] != null) s.context().setOutputArray(o, s.outputs()[o]);
+            }
         }
         List<Listener> listeners = activeListeners();
         At at = listeners.isEmpty() ? null : At.defaultAt(Operation.INFERENCE);
@@ -216,11 +245,17 @@ public final class Plan implements AutoCloseable {
                 statics.addAll(Arrays.asList(outs));
             } else {
                 int index = steps.size();
-                steps.add(new Step(sdo, oc, outArrays));
+                Step step = new Step(sdo, oc, in, outArrays);
+                steps.add(step);
+                boolean readsPlaceholder = false;
                 for (int a = 0; a < args.length; a++) {
                     String src = sources.getOrDefault(args[a], args[a]);
-                    if (isPlaceholder(src)) placeholderSlots.computeIfAbsent(src, k -> new ArrayList<>()).add(new int[]{index, a});
+                    if (isPlaceholder(src)) {
+                        placeholderSlots.computeIfAbsent(src, k -> new ArrayList<>()).add(new int[]{index, a});
+                        readsPlaceholder = true;
+                    }
                 }
+                if (readsPlaceholder) rebound.add(step);
             }
             // Intermediates whose last reader (or whose views' last reader) this was go back to the pool, unless
             // something still needs them.
@@ -325,9 +360,11 @@ public final class Plan implements AutoCloseable {
     /** Frees the plan's own arrays at once rather than when the garbage collector finds them. */
     @Override
     public void close() {
+        for (Step s : steps) s.context().purge();          // the native arrays bound to it, now rather than at GC
         for (INDArray a : owned) if (a.closeable()) a.close();
         owned.clear();
         steps.clear();
+        rebound.clear();
         values.clear();
     }
 
