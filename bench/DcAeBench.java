@@ -39,27 +39,36 @@ public class DcAeBench {
             Nd4j.getRandom().setSeed(0);
             image = Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 1, 3, size, size);
         }
-        List<Double> enc = new ArrayList<>(), dec = new ArrayList<>();
+        // CPU time of this thread beside wall time: with one OpenMP/OpenBLAS thread the ops run on the calling thread, so
+        // CPU time is what a shared machine's other processes change least
+        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+        List<Double> enc = new ArrayList<>(), dec = new ArrayList<>(), encCpu = new ArrayList<>(), decCpu = new ArrayList<>();
         INDArray tokens = null, decoded = null;
         long peakEncode = 0;
         for (int r = 0; r < repeats; r++) {
             t0 = System.nanoTime();
+            long c0 = cpu.getCurrentThreadCpuTime();
             tokens = codec.encode(image);
             enc.add((System.nanoTime() - t0) / 1e9);
+            encCpu.add((cpu.getCurrentThreadCpuTime() - c0) / 1e9);
             peakEncode = Math.max(peakEncode, status("VmHWM"));
             INDArray z = (refTokens != null ? refTokens : tokens);
             int side = codec.latentSide();
             INDArray latents = z.permute(0, 2, 1).dup('c').reshape('c', 1, codec.dim(), side, side).div(codec.config().scalingFactor());
             t0 = System.nanoTime();
+            c0 = cpu.getCurrentThreadCpuTime();
             decoded = codec.decodeLatents(latents);
             dec.add((System.nanoTime() - t0) / 1e9);
+            decCpu.add((cpu.getCurrentThreadCpuTime() - c0) / 1e9);
         }
         StringBuilder json = new StringBuilder("{\"side\": \"java\", \"layout\": \"").append(codec.layout().name().toLowerCase())
                 .append("\", \"size\": ").append(size).append(", \"latent_shape\": [1, ").append(codec.dim()).append(", ")
                 .append(codec.latentSide()).append(", ").append(codec.latentSide()).append("], \"load_s\": ").append(round(load))
                 .append(", \"encode_s\": ").append(list(enc)).append(", \"decode_s\": ").append(list(dec))
+                .append(", \"encode_cpu_s\": ").append(list(encCpu)).append(", \"decode_cpu_s\": ").append(list(decCpu))
                 .append(", \"rss_before_load_mb\": ").append(rss0 / 1024).append(", \"rss_after_load_mb\": ").append(rssLoaded / 1024)
                 .append(", \"peak_rss_after_encode_mb\": ").append(peakEncode / 1024).append(", \"peak_rss_mb\": ").append(status("VmHWM") / 1024)
+                .append(", \"openblas_core\": \"").append(io.latteflow.model.nn.BlasKernels.coreName().orElse("unknown")).append('"')
                 .append(", \"omp_threads\": \"").append(System.getenv().getOrDefault("OMP_NUM_THREADS", "unset")).append('"');
         if (refTokens != null) {
             json.append(", \"max_abs_diff_tokens\": ").append(refTokens.sub(tokens).amaxNumber().doubleValue())

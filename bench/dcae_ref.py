@@ -581,21 +581,24 @@ def cmd_time(args):
     s = model.cfg["scaling_factor"]
     g = torch.Generator().manual_seed(0)
     img = torch.rand(1, 3, args.size, args.size, generator=g)
-    enc, dec = [], []
+    enc, dec, enc_cpu, dec_cpu = [], [], [], []   # wall and this thread's CPU time (one torch thread: the caller's)
     with torch.no_grad():
         for _ in range(args.repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             z = model.encoder(img * 2 - 1) * s
             enc.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
+            enc_cpu.append(time.thread_time() - c0)
+            t0, c0 = time.perf_counter(), time.thread_time()
             y = model.decoder(z / s)
             dec.append(time.perf_counter() - t0)
+            dec_cpu.append(time.thread_time() - c0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.save:
         from safetensors.torch import save_file
         save_file({"images": img, "tokens": z.flatten(2).transpose(1, 2).contiguous(), "decoded": y.contiguous()}, args.save)
     print(json.dumps({"side": "torch", "torch": torch.__version__, "threads": args.threads, "size": args.size,
                       "load_s": round(load_s, 3), "encode_s": [round(x, 3) for x in enc], "decode_s": [round(x, 3) for x in dec],
+                      "encode_cpu_s": [round(x, 3) for x in enc_cpu], "decode_cpu_s": [round(x, 3) for x in dec_cpu],
                       "rss_before_mb": round(rss0), "peak_rss_mb": round(peak), "latent_shape": list(z.shape)}))
 
 
