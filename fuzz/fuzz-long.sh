@@ -27,7 +27,7 @@ INCLUDES='io.latteflow.**:com.fasterxml.jackson.**:com.hubspot.jinjava.**:org.ap
 DISABLED_HOOKS=com.code_intelligence.jazzer.sanitizers.FilePathTraversal
 mkdir -p "$OUT"
 SUMMARY=$OUT/summary.tsv
-[ -f "$SUMMARY" ] || printf 'target\texecutions\tseconds\texec_per_s\texit\tresult\tfinished\n' > "$SUMMARY"
+[ -f "$SUMMARY" ] || printf 'target\texecutions\tfuzz_seconds\texec_per_s\twall_seconds\texit\tresult\tfinished\n' > "$SUMMARY"
 
 classpath() {   # $1: module; cached in target/fuzz/cp-<module>.txt
     local module=$1 file=$OUT/cp-${1//\//-}.txt
@@ -70,7 +70,10 @@ grep -v '^#' fuzz/targets.txt | while read -r module class method _; do
     elif [ "$done_runs" -lt "$RUNS" ]; then result="ok, stopped by the ${MAX_SECONDS}s limit"
     else result="ok"
     fi
-    rate=$(awk -v n="$done_runs" -v s="$seconds" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$method" "$done_runs" "$seconds" "$rate" "$status" "$result" "$(date -u +%FT%TZ)" >> "$SUMMARY"
+    # libFuzzer's own count of seconds (from the first input, without the JVM's start) and its average rate.
+    fuzz_seconds=$(grep -oE 'Done [0-9]+ runs in [0-9]+ second' "$dir/log.txt" | tail -1 | grep -oE '[0-9]+ second' | grep -oE '[0-9]+')
+    rate=$(grep -oE 'average_exec_per_sec: *[0-9]+' "$dir/log.txt" | tail -1 | grep -oE '[0-9]+$')
+    [ -z "$rate" ] && rate=$(awk -v n="$done_runs" -v s="$seconds" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$method" "$done_runs" "${fuzz_seconds:-?}" "$rate" "$seconds" "$status" "$result" "$(date -u +%FT%TZ)" >> "$SUMMARY"
     echo "   $method: $done_runs executions in $seconds s ($rate/s), exit $status: $result" >&2
 done

@@ -65,7 +65,8 @@ public record LatteConfig(
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+            .disable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /**
      * Upper bounds of the sizes, far above any real model (the paper's: 151936 tokens, d = 1536, 28 + 32 layers), so
@@ -448,12 +449,16 @@ public record LatteConfig(
 
     public static LatteConfig read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException("Missing model config " + file);
+        LatteConfig config;
         try {
-            return JSON.readValue(file.toFile(), LatteConfig.class);
+            config = JSON.readValue(file.toFile(), LatteConfig.class);
         } catch (IllegalArgumentException e) {
             throw new IOException("Bad model config " + file + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new IOException("Unreadable model config " + file + ": " + e.getMessage(), e);
         }
+        // The JSON literal null reads as no config at all (issue 19, found by fuzzing: a file "null").
+        if (config == null) throw new IOException("Bad model config " + file + ": it is JSON null, not an object");
+        return config;
     }
 }

@@ -63,6 +63,10 @@ class ParserFindingsTest {
         Path file = dir.resolve("config.json");
         JSON.writeValue(file.toFile(), json);
         assertMentions(assertThrows(IOException.class, () -> LatteConfig.read(file)), "visionHeads");
+        Files.writeString(file, "null");                          // found by fuzzing: read returned null
+        assertMentions(assertThrows(IOException.class, () -> LatteConfig.read(file)), "JSON null");
+        Files.writeString(file, JSON.writeValueAsString(base) + " {}");
+        assertMentions(assertThrows(IOException.class, () -> LatteConfig.read(file)), "config.json");
     }
 
     private Path hfConfigWith(Consumer<ObjectNode> edit) throws IOException {
@@ -90,5 +94,20 @@ class ParserFindingsTest {
         index.putObject("weight_map").put("w", "model\u0000.safetensors");
         JSON.writeValue(dir.resolve("model.safetensors.index.json").toFile(), index);
         assertMentions(assertThrows(SafeTensorsException.class, () -> SafeTensors.checkpointFiles(dir)), "not a plain file name");
+    }
+
+    /** Found by fuzzing: NUL bytes first make Jackson guess UTF-32, whose CharConversionException is no JsonProcessingException. */
+    @Test
+    void aHeaderOrIndexThatJacksonTakesForUtf32IsRefusedAsNotJsonText() throws IOException {
+        byte[] header = ("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] file = new byte[8 + 6 + header.length + 4];
+        java.nio.ByteBuffer.wrap(file).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(6 + header.length);
+        System.arraycopy(header, 0, file, 14, header.length);      // six NUL bytes, then the JSON
+        Path st = Files.write(dir.resolve("utf32.safetensors"), file);
+        assertMentions(assertThrows(SafeTensorsException.class, () -> SafeTensors.open(st)), "not valid JSON");
+        byte[] index = new byte[41 + 20];
+        System.arraycopy("{\"weight_map\": {}}".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, index, 41, 18);
+        Files.write(dir.resolve("model.safetensors.index.json"), index);
+        assertMentions(assertThrows(SafeTensorsException.class, () -> SafeTensors.checkpointFiles(dir)), "not valid JSON");
     }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.CharConversionException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -168,6 +169,8 @@ public final class SafeTensors implements AutoCloseable {
             root = JSON.readTree(read(channel, 8, (int) n).array());
         } catch (JsonProcessingException e) {
             throw new SafeTensorsException(file, "header is not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (CharConversionException e) { // Jackson guessed UTF-16/32 from NUL bytes (issue 19, found by fuzzing)
+            throw new SafeTensorsException(file, "header is not valid JSON text: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
             throw new SafeTensorsException(file, "header is not a JSON object");
@@ -490,6 +493,8 @@ public final class SafeTensors implements AutoCloseable {
             root = JSON.readTree(index.toFile());
         } catch (JsonProcessingException e) {
             throw new SafeTensorsException(index, "not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (CharConversionException e) {
+            throw new SafeTensorsException(index, "not valid JSON text: " + e.getMessage(), e);
         }
         JsonNode weightMap = root == null ? null : root.get("weight_map");
         if (weightMap == null || !weightMap.isObject() || weightMap.isEmpty()) {
