@@ -61,6 +61,12 @@ public final class DcAeCodec implements LatentCodec {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double NORM_EPS = 1e-5, ATTENTION_EPS = 1e-15;
+    /**
+     * Activations an encoder or decoder plan may keep between calls ({@code latte.replay.codecMaxBytes}, 2 GB): f32c32's
+     * at 256x256 exceed the 256 MB other graphs keep, and remaking them at every call was slower (7.2 against 6.9 s of
+     * CPU to encode) and peaked higher (3.9 against 2.8 GB resident: the remade plans' arrays wait for the collector).
+     */
+    private static final long REPLAY_BYTES = Long.getLong("latte.replay.codecMaxBytes", 2L << 30);
 
     private final DcAeConfig config;
     private final int imageSize;
@@ -377,7 +383,7 @@ public final class DcAeCodec implements LatentCodec {
 
     /** A built encoder or decoder for one spatial size (batch free). */
     private final class Graph {
-        private final Net net = new Net(params);
+        private final Net net = Net.withReplayBudget(params, REPLAY_BYTES);
         private final SameDiff sd = net.sd;
         private final String output;
 

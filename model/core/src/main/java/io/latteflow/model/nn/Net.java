@@ -38,16 +38,31 @@ public final class Net {
 
     /** A graph for inference (and any use): broadcasting products are plain products. */
     public Net(ParamStore params) {
-        this(params, false);
+        this(params, false, inferenceBudget());
+    }
+
+    /**
+     * An inference graph whose plans may keep up to {@code replayBytes} of activations (others: {@code
+     * latte.replay.maxBytes}, 256 MB). A plan over its graph's budget is made again at every call; the DC-AE codec's
+     * (about 1 GB at 256x256 for f32c32) kept was faster and peaked lower than remade (issue 20).
+     */
+    public static Net withReplayBudget(ParamStore params, long replayBytes) {
+        return new Net(params, false, replayBytes);
     }
 
     /** A graph that will be differentiated: see {@link #scale}. */
     public static Net forTraining(ParamStore params) {
-        return new Net(params, true);
+        return new Net(params, true, inferenceBudget());
     }
 
-    private Net(ParamStore params, boolean training) {
+    /** Read at each graph's creation, as before, so a benchmark can change it between graphs. */
+    private static long inferenceBudget() {
+        return Long.getLong("latte.replay.maxBytes", 256L << 20);
+    }
+
+    private Net(ParamStore params, boolean training, long replayBytes) {
         this.params = params;
+        this.forward = new Runner(sd, replayBytes);
         this.training = training;
         // SameDiff's default holder (ThreadSafeArrayHolder) keeps a DeviceLocalNDArray copy of every variable it is
         // given: each graph held a second copy of its weights, 17.6 GB for Qwen2-VL-2B's prefill and decode graphs
@@ -85,7 +100,7 @@ public final class Net {
         return new OutAndGrad(Map.of(loss, out.get(loss)), grads);
     }
 
-    private final Runner forward = new Runner(sd, Long.getLong("latte.replay.maxBytes", 256L << 20));
+    private final Runner forward;
     private volatile Runner backward;
     private static final Object QUIET = new Object();
 
