@@ -40,6 +40,10 @@ public final class LatteCli implements Callable<Integer> {
     public static CommandLine commandLine() {
         CommandLine cmd = new CommandLine(new LatteCli());
         cmd.setCaseInsensitiveEnumValuesAllowed(true);
+        // No picocli @-files: an argument starting with @ is that text, not a file to read arguments from (issue 19,
+        // found by fuzzing: "@/" ended in "Could not read argument file" with exit code 1, and --prompt @cat would
+        // have read a file named cat).
+        cmd.setExpandAtFiles(false);
         cmd.setParameterExceptionHandler((ex, args) -> {
             PrintWriter err = ex.getCommandLine().getErr();
             err.println(name(ex.getCommandLine()) + ": " + oneLine(ex.getMessage()));

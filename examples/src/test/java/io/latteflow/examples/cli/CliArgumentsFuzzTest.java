@@ -27,11 +27,11 @@ class CliArgumentsFuzzTest {
     /** Bigger counts are valid but only repeat the same per-file checks; parsed, not run, to keep each input fast. */
     private static final int MAX_RUN_COUNT = 64;
 
-    @DictionaryEntries({"\u0000", "generate", "answer", "ask", "score", "train", "bench", "bench-score", "bench-stream", "data",
+    @DictionaryEntries({"generate", "answer", "ask", "score", "train", "bench", "bench-score", "bench-stream", "data",
         "eval", "results", "demo", "export", "init-couple", "help", "--help", "--version", "--prompt", "--out", "--model",
         "--preset", "--init-seed", "--steps", "--cfg", "--seed", "--count", "--batch", "--force", "--image", "--question",
         "--max-new-tokens", "--timing", "--in", "--mode", "--resume", "--tensor", "--max-tokens", "--max-image-pixels",
-        "tiny", "small", "bench", "latents", "pixels", "vqa", "-1", "0", "2147483648", "1e309", "NaN", "/", ".", "..", "-"})
+        "tiny", "small", "bench", "latents", "pixels", "vqa", "-1", "0", "2147483648", "1e309", "NaN", "/", ".", "..", "-", "@"})
     @FuzzTest
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void arguments(byte[] data) {
