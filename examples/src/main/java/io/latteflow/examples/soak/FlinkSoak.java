@@ -229,6 +229,7 @@ public final class FlinkSoak {
             }
             double seconds = now() - submitted;
             log("job %s after %.0f s", state, seconds);
+            Map<String, Object> afterJob = afterTheJob(cluster, "tm-a");
 
             // The exactly-once check: every id once, in the results or the dead letters.
             List<String> lines = committedLines(results);
@@ -277,6 +278,7 @@ public final class FlinkSoak {
             s.put("exactly_once", missing == 0 && duplicateCount == 0 && seen.size() == requests);
             s.put("warmup_s", warmupS);
             s.put("tm_a", memory(series.get("tm-a"), warmupS));
+            s.put("tm_a_after_the_job", afterJob);
             s.put("jobmanager", memory(series.get("jobmanager"), warmupS));
             // Each replaced TaskManager: its peak and its resident size when killed, in the order they ran.
             List<Double> victimPeaks = new ArrayList<>();
@@ -313,6 +315,39 @@ public final class FlinkSoak {
         m.put("rss_mb_per_minute_after_warmup", round(ProcessMemory.slope(minutes, after.stream().mapToDouble(r -> r[1]).toArray()), 3));
         m.put("heap_mb_per_minute_after_warmup", round(ProcessMemory.slope(minutes, after.stream().mapToDouble(r -> r[2]).toArray()), 3));
         return m;
+    }
+
+    /**
+     * What of a TaskManager's resident memory is garbage not yet collected, and what glibc keeps after it is freed:
+     * its VmRSS once the job is over, after a full collection ({@code jcmd PID GC.run}), and after
+     * {@code malloc_trim(0)} (through gdb, when installed).
+     */
+    private Map<String, Object> afterTheJob(SoakCluster cluster, String name) throws InterruptedException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (!cluster.alive(name)) return m;
+        long pid = cluster.pid(name);
+        Thread.sleep(3000);
+        m.put("rss_mb_idle", round(ProcessMemory.rssMb(pid), 1));
+        m.put("jcmd_gc", command(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid), "GC.run"));
+        Thread.sleep(5000);
+        m.put("rss_mb_after_full_gc", round(ProcessMemory.rssMb(pid), 1));
+        m.put("gdb_malloc_trim", command("gdb", "-p", Long.toString(pid), "-batch", "-ex", "call (int)malloc_trim(0)"));
+        Thread.sleep(1000);
+        m.put("rss_mb_after_malloc_trim", round(ProcessMemory.rssMb(pid), 1));
+        log("%s after the job: %s", name, m);
+        return m;
+    }
+
+    private static String command(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS) ? "exit " + p.exitValue() : "timed out";
+        } catch (IOException e) {
+            return "not run: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
     }
 
     private static double round(double v, int digits) {

@@ -138,6 +138,10 @@ final class SoakCluster implements AutoCloseable {
         // As docs/FLINK.md asks of TaskManagers: one engine thread per task, glibc arenas capped.
         pb.environment().put("OMP_NUM_THREADS", "1");
         pb.environment().put("MALLOC_ARENA_MAX", "2");
+        // glibc settings of this JVM's environment (e.g. MALLOC_MMAP_THRESHOLD_) reach the cluster's processes too.
+        System.getenv().forEach((k, v) -> {
+            if (k.startsWith("MALLOC_")) pb.environment().put(k, v);
+        });
         processes.put(name, pb.start());
     }
 

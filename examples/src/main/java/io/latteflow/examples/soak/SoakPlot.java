@@ -24,7 +24,7 @@ import java.util.Map;
  * <pre>
  * java -cp examples/target/latte.jar io.latteflow.examples.soak.SoakPlot model target/soak/model docs/soak-model.png
  * java -cp examples/target/latte.jar io.latteflow.examples.soak.SoakPlot flink target/soak/flink docs/soak-flink
- *     (writes docs/soak-flink-memory.png and docs/soak-flink-progress.png)
+ *     (writes docs/soak-flink-memory.png and docs/soak-flink-progress.png; a fourth argument is added to the titles)
  * </pre>
  */
 public final class SoakPlot {
@@ -32,13 +32,14 @@ public final class SoakPlot {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 3 || !List.of("model", "flink").contains(args[0])) {
-            System.err.println("usage: SoakPlot model RUN_DIR OUT.png | SoakPlot flink RUN_DIR OUT_PREFIX");
+        if (args.length < 3 || args.length > 4 || !List.of("model", "flink").contains(args[0])) {
+            System.err.println("usage: SoakPlot model RUN_DIR OUT.png [NOTE] | SoakPlot flink RUN_DIR OUT_PREFIX [NOTE]");
             System.exit(2);
         }
         Path run = Path.of(args[1]);
-        if (args[0].equals("model")) model(run, Path.of(args[2]));
-        else flink(run, args[2]);
+        String note = args.length == 4 ? " " + args[3] : "";
+        if (args[0].equals("model")) model(run, Path.of(args[2]), note);
+        else flink(run, args[2], note);
     }
 
     private static List<Map<String, String>> csv(Path file) throws IOException {
@@ -60,18 +61,16 @@ public final class SoakPlot {
         return v == null || v.isEmpty() ? Double.NaN : Double.parseDouble(v);
     }
 
-    static void model(Path run, Path png) throws IOException {
+    static void model(Path run, Path png, String note) throws IOException {
         List<Map<String, String>> rows = csv(run.resolve("samples.csv")).stream()
                 .filter(r -> !r.get("trigger").equals("start")).toList();
         double[] minutes = rows.stream().mapToDouble(r -> num(r, "t_s") / 60).toArray();
         long requests = rows.isEmpty() ? 0 : (long) (num(rows.get(rows.size() - 1), "generations") + num(rows.get(rows.size() - 1), "answers"));
-        XYChart c = chart("Model soak: " + String.format("%,d", requests) + " requests (generations + answers) in one JVM",
-                "minutes", "MB");
+        XYChart c = chart("Model soak: " + String.format("%,d", requests) + " generations + answers in one JVM" + note, "minutes", "MB");
         line(c, "resident (VmRSS)", minutes, rows.stream().mapToDouble(r -> num(r, "rss_mb")).toArray(), new Color(0xC0392B));
         line(c, "heap committed", minutes, rows.stream().mapToDouble(r -> num(r, "heap_committed_mb")).toArray(), new Color(0x7F8C8D));
         line(c, "heap used", minutes, rows.stream().mapToDouble(r -> num(r, "heap_used_mb")).toArray(), new Color(0x95A5A6));
         line(c, "heap after GC", minutes, rows.stream().mapToDouble(r -> num(r, "heap_after_gc_mb")).toArray(), new Color(0x2471A3));
-        line(c, "JavaCPP (ND4J) native", minutes, rows.stream().mapToDouble(r -> num(r, "javacpp_mb")).toArray(), new Color(0x27AE60));
         // The end of warm-up: the first sample at or after a tenth of the requests.
         for (Map<String, String> r : rows) {
             if (num(r, "generations") + num(r, "answers") >= requests / 10.0) {
@@ -82,7 +81,7 @@ public final class SoakPlot {
         save(c, png);
     }
 
-    static void flink(Path run, String prefix) throws IOException {
+    static void flink(Path run, String prefix, String note) throws IOException {
         List<Map<String, String>> rows = csv(run.resolve("samples.csv"));
         List<Map<String, String>> kills = Files.exists(run.resolve("kills.csv")) ? csv(run.resolve("kills.csv")) : List.of();
         Map<String, List<double[]>> byProcess = new LinkedHashMap<>();
@@ -90,7 +89,7 @@ public final class SoakPlot {
             byProcess.computeIfAbsent(r.get("process"), k -> new ArrayList<>())
                     .add(new double[]{num(r, "t_s") / 60, num(r, "rss_mb"), num(r, "heap_used_mb")});
         }
-        XYChart mem = chart("Flink soak: TaskManager memory, one killed (SIGKILL) and replaced every minute", "minutes", "MB");
+        XYChart mem = chart("Flink soak: TaskManager memory (vertical lines: SIGKILLs)" + note, "minutes", "MB");
         series(mem, "tm-a: resident (lives through every restart)", byProcess.get("tm-a"), 1, new Color(0xC0392B));
         series(mem, "tm-a: heap used", byProcess.get("tm-a"), 2, new Color(0xE6B0AA));
         // The replaced TaskManagers as one series, broken (NaN) between processes.
@@ -108,7 +107,7 @@ public final class SoakPlot {
         for (Map<String, String> k : kills) mem.addAnnotation(new AnnotationLine(num(k, "t_s") / 60, true, false));
         save(mem, Path.of(prefix + "-memory.png"));
 
-        XYChart progress = chart("Flink soak: results committed by the exactly-once sink (lines: TaskManager kills)", "minutes", "results");
+        XYChart progress = chart("Flink soak: results committed (vertical lines: SIGKILLs)" + note, "minutes", "results");
         List<double[]> committed = new ArrayList<>();
         for (Map<String, String> r : rows) if (r.get("process").equals("jobmanager")) committed.add(new double[]{num(r, "t_s") / 60, num(r, "committed")});
         series(progress, "committed results", committed, 1, new Color(0x27AE60));
