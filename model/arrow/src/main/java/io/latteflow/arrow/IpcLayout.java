@@ -1,6 +1,7 @@
 package io.latteflow.arrow;
 
 import org.apache.arrow.flatbuf.Block;
+import org.apache.arrow.flatbuf.Buffer;
 import org.apache.arrow.flatbuf.FieldNode;
 import org.apache.arrow.flatbuf.Footer;
 import org.apache.arrow.flatbuf.Message;
@@ -177,14 +178,23 @@ final class IpcLayout {
         if (rows < 0 || (rb.compression() == null && rows > 8 * body)) {
             throw damaged("record batch " + index + " claims " + rows + " rows in a body of " + body + " bytes");
         }
-        // Arrow refuses a column node longer than an int only after it has sliced the body, and leaks the body's
-        // buffer when it does (issue 19, found by fuzzing): refused here, before Arrow reads the batch.
+        // Arrow refuses a column node longer than an int only after it has read the body, and leaks the body's buffer
+        // when it does (issue 19, found by fuzzing): refused here, before Arrow reads the batch.
         FieldNode node = new FieldNode();
         for (int i = 0; i < rb.nodesLength(); i++) {
             rb.nodes(node, i);
             if (node.length() < 0 || node.length() > Integer.MAX_VALUE || node.nullCount() < 0 || node.nullCount() > node.length()) {
                 throw damaged("record batch " + index + " column node " + (i + 1) + " claims " + node.length() + " values of which "
                         + node.nullCount() + " null");
+            }
+        }
+        // The same for a buffer that lies outside the body: Arrow's slice fails after the body is read and leaks it.
+        Buffer buffer = new Buffer();
+        for (int i = 0; i < rb.buffersLength(); i++) {
+            rb.buffers(buffer, i);
+            if (buffer.offset() < 0 || buffer.length() < 0 || buffer.length() > body - buffer.offset()) {
+                throw damaged("record batch " + index + " buffer " + (i + 1) + " lies at bytes [" + buffer.offset() + ", +"
+                        + buffer.length() + ") of a body of " + body + " bytes");
             }
         }
     }
