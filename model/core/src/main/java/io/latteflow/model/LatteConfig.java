@@ -77,7 +77,9 @@ public record LatteConfig(
      */
     public static final int MAX_VOCAB = 1 << 24, MAX_WIDTH = 1 << 16, MAX_LAYERS = 1024, MAX_IMAGE_SIDE = 8192,
             MAX_PATCH = 256, MAX_MERGE_OR_FRAMES = 16, MAX_LATENT = 64, MAX_MLP_RATIO = 64, MAX_CONTEXT = 1 << 24,
-            MAX_STEPS = 1000;
+            MAX_STEPS = 1000,
+            // DC-AE's published codecs have up to 512 latent channels (f128c512), more than a pixel patch's 64
+            MAX_LATENT_CHANNELS = 1024;
 
     public LatteConfig {
         if (codec == null || codec.isBlank()) codec = PIXEL_CODEC;                 // checkpoints from before issue 20
@@ -110,7 +112,7 @@ public record LatteConfig(
         inRange("genImageSize", genImageSize, MAX_IMAGE_SIDE);
         inRange("latentPatch", latentPatch, MAX_LATENT);
         require(genImageSize % latentPatch == 0, "genImageSize " + genImageSize + " must be divisible by latentPatch " + latentPatch);
-        inRange("latentChannels", latentChannels, MAX_LATENT);
+        inRange("latentChannels", latentChannels, MAX_LATENT_CHANNELS);
         inRange("timeEmbedDim", timeEmbedDim, MAX_WIDTH);
         inRange("defaultSteps", defaultSteps, MAX_STEPS);
         require(Double.isFinite(defaultCfg) && defaultCfg >= 0, "defaultCfg must be a finite number >= 0, got " + defaultCfg);

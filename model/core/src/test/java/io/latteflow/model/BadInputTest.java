@@ -67,6 +67,9 @@ class BadInputTest {
         assertMessage(IllegalArgumentException.class, "numLayers 4 must be divisible by groups 3", () -> LatteConfig.tiny().withGroups(3));
         assertMessage(IllegalArgumentException.class, "genImageSize 10 must be divisible by latentPatch 4",
                 () -> LatteConfig.tiny().toBuilder().genImageSize(10).latentPatch(4).build());
+        // DC-AE f128c512 has 512 latent channels: within the bounds; a pixel patch stays bounded by 64
+        assertEquals(512, LatteConfig.tiny().toBuilder().latentChannels(512).build().latentChannels());
+        assertThrows(IllegalArgumentException.class, () -> LatteConfig.tiny().toBuilder().latentChannels(1025).build());
     }
 
     @Test
