@@ -80,6 +80,15 @@ final class IpcLayout {
             long body = h.message().bodyLength();
             if (body < 0) throw damaged("message " + index + " at byte " + at + " declares a body of " + body + " bytes");
             if (body > size - h.bodyStart()) return at;
+            // A schema first, then record and dictionary batches: Arrow reads any other message's body before it
+            // refuses it, and leaks that body (issue 19, found by fuzzing).
+            byte type = h.message().headerType();
+            boolean expected = index == 1 ? type == MessageHeader.Schema
+                    : type == MessageHeader.RecordBatch || type == MessageHeader.DictionaryBatch;
+            if (!expected) {
+                throw damaged("message " + index + " at byte " + at + " is a " + headerName(type) + " message, where "
+                        + (index == 1 ? "the schema" : "a record or dictionary batch") + " belongs");
+            }
             checkRows(h.message(), body, index);
             at = h.bodyStart() + body;
         }
@@ -122,6 +131,10 @@ final class IpcLayout {
             Header h = header(offset, offset + metadata, false);
             if (h == null) throw damaged(what + " block " + (i + 1) + " at byte " + offset + " holds no message");
             Message m = h.message();
+            byte want = what.equals("dictionary") ? MessageHeader.DictionaryBatch : MessageHeader.RecordBatch;
+            if (m.headerType() != want) {
+                throw damaged(what + " block " + (i + 1) + " at byte " + offset + " holds a " + headerName(m.headerType()) + " message");
+            }
             if (m.bodyLength() != body) {
                 throw damaged(what + " block " + (i + 1) + " at byte " + offset + " declares a body of " + body
                         + " bytes but its message one of " + m.bodyLength());
@@ -197,6 +210,10 @@ final class IpcLayout {
                         + buffer.length() + ") of a body of " + body + " bytes");
             }
         }
+    }
+
+    private static String headerName(byte type) {
+        return type >= 0 && type < MessageHeader.names.length ? MessageHeader.name(type) : "type " + type;
     }
 
     private int intAt(long at) throws IOException {
