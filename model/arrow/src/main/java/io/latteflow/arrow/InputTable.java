@@ -2,6 +2,7 @@ package io.latteflow.arrow;
 
 import org.apache.arrow.flatbuf.RecordBatch;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowFileReader;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -102,6 +103,9 @@ final class InputTable implements AutoCloseable {
     boolean next(long rowsBefore) throws ArrowInputException {
         try {
             boolean more = reader.loadNextBatch();
+            // Offsets and validity checked before a row is read: a string column whose offsets run backwards made
+            // VarCharVector.get throw NegativeArraySizeException out of the row reader (issue 19, found by fuzzing).
+            if (more) root.getFieldVectors().forEach(FieldVector::validateFull);
             if (more) batchesRead++;
             if (!more && cutAt >= 0) throw new IOException("the stream is cut short at byte " + cutAt + " (truncated?)");
             return more;
