@@ -82,12 +82,25 @@ final class InputTable implements AutoCloseable {
             if (whole < size) channel = new PrefixChannel(channel, whole);
             reader = file ? new ArrowFileReader(channel, input) : new ArrowStreamReader(channel, input);
             VectorSchemaRoot root = reader.getVectorSchemaRoot();
+            requireNames(root.getSchema().getFields(), "");
             return new InputTable(path, reader, input, file, root, whole < size ? whole : -1);
         } catch (IOException | RuntimeException e) {
             closeQuietly(reader, input);
             String what = file ? "starts like an Arrow IPC file but its footer or schema is damaged (truncated?)"
                     : "is not an Arrow IPC file or stream (or its schema message is damaged)";
             throw new ArrowInputException("Input '" + path + "' " + what + ": " + describe(e), e);
+        }
+    }
+
+    /**
+     * A column (or struct field) without a name cannot be matched to the expected schema; the schema check compared
+     * names and threw NullPointerException for it (issue 19, found by fuzzing).
+     */
+    private static void requireNames(java.util.List<org.apache.arrow.vector.types.pojo.Field> fields, String parent) throws IOException {
+        for (int i = 0; i < fields.size(); i++) {
+            org.apache.arrow.vector.types.pojo.Field f = fields.get(i);
+            if (f.getName() == null) throw new IOException("its schema's " + parent + "column " + (i + 1) + " has no name");
+            requireNames(f.getChildren(), parent + f.getName() + ".");
         }
     }
 

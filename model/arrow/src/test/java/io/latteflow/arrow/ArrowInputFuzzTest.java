@@ -60,7 +60,7 @@ class ArrowInputFuzzTest {
         try (InputTable in = InputTable.open(FILE, root)) {
             in.countRows();
             Schema schema = in.schema();
-            ScoreMode mode = schema.getFields().stream().anyMatch(f -> f.getName().equals("image")) ? ScoreMode.ANSWER : ScoreMode.GENERATE;
+            ScoreMode mode = schema.getFields().stream().anyMatch(f -> "image".equals(f.getName())) ? ScoreMode.ANSWER : ScoreMode.GENERATE;
             RowReader reader = RowReader.forMode(mode, schema, img -> Images.resize(img, 16),
                     RequestLimits.DEFAULTS.maxImagePixels(), RequestLimits.DEFAULTS.maxNewTokens());
             reader.bind(in.root());
