@@ -186,6 +186,19 @@ final class IpcLayout {
         if (m.headerType() != MessageHeader.RecordBatch) return;
         RecordBatch rb = (RecordBatch) m.header(new RecordBatch());
         if (rb == null) throw damaged("record batch " + index + " has no header");
+        try {
+            checkRows(rb, body, index);
+        } catch (RuntimeException unreadable) {
+            // Arrow reads the header's vectors (nodes, buffers, variadic counts, compression) after it has read the
+            // body, and leaks the body when one of them cannot be read (issue 19, found by fuzzing: a variadic-count
+            // vector whose offset points outside the header threw IndexOutOfBoundsException): read them all here first.
+            throw damaged("record batch " + index + " has a header that cannot be read (" + unreadable.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private void checkRows(RecordBatch rb, long body, int index) throws IOException {
+        for (int i = 0; i < rb.variadicBufferCountsLength(); i++) rb.variadicBufferCounts(i);
+        if (rb.compression() != null) rb.compression().codec();
         long rows = rb.length();
         // A compressed body may hold fewer bytes; Arrow's own buffer checks and the input's allocator limit cover it.
         if (rows < 0 || (rb.compression() == null && rows > 8 * body)) {
