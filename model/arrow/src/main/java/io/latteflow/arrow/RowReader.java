@@ -42,8 +42,20 @@ abstract class RowReader {
     /** Binds to the vectors of {@code root}, which the input reader refills in place for every record batch. */
     abstract void bind(VectorSchemaRoot root);
 
-    /** The request of row {@code index} of the current record batch; {@code globalRow} counts from the first input row. */
-    abstract Row read(int index, long globalRow);
+    /**
+     * The request of row {@code index} of the current record batch; {@code globalRow} counts from the first input row.
+     * A cell Arrow cannot read (a child vector shorter than its struct, offsets that its checks let through: issue 19,
+     * found by fuzzing, {@code IndexOutOfBoundsException} from {@code VarBinaryVector.get}) is this row's error.
+     */
+    final Row read(int index, long globalRow) {
+        try {
+            return cells(index, globalRow);
+        } catch (RuntimeException damaged) {
+            return Row.bad("row " + globalRow + " is damaged: " + InputTable.describe(damaged));
+        }
+    }
+
+    abstract Row cells(int index, long globalRow);
 
     static String expectedSchema(ScoreMode mode) {
         return mode == ScoreMode.GENERATE
@@ -160,7 +172,7 @@ abstract class RowReader {
         }
 
         @Override
-        Row read(int i, long globalRow) {
+        Row cells(int i, long globalRow) {
             String p = text(prompt, i);
             if (p == null) return Row.bad("prompt is null");
             // A row without a seed gets its row number, so reruns and resumed runs draw the same image.
@@ -206,7 +218,7 @@ abstract class RowReader {
         }
 
         @Override
-        Row read(int i, long globalRow) {
+        Row cells(int i, long globalRow) {
             String q = text(question, i);
             if (q == null) return Row.bad("question is null");
             String why = RequestLimits.DEFAULTS.questionRefusal(q);       // the core's limits and words, as for prompts
