@@ -183,10 +183,12 @@ final class IpcLayout {
      * than 8 rows per body byte is damaged; Arrow would otherwise grow its vectors to the claimed length.
      */
     private void checkRows(Message m, long body, int index) throws IOException {
-        if (m.headerType() != MessageHeader.RecordBatch) return;
-        RecordBatch rb = (RecordBatch) m.header(new RecordBatch());
-        if (rb == null) throw damaged("record batch " + index + " has no header");
+        if (m.headerType() != MessageHeader.RecordBatch && m.headerType() != MessageHeader.DictionaryBatch) return;
         try {
+            // A dictionary batch carries its values as a record batch, which Arrow reads the same way, after the body.
+            RecordBatch rb = m.headerType() == MessageHeader.RecordBatch ? (RecordBatch) m.header(new RecordBatch())
+                    : ((org.apache.arrow.flatbuf.DictionaryBatch) m.header(new org.apache.arrow.flatbuf.DictionaryBatch())).data();
+            if (rb == null) throw damaged("record batch " + index + " has no header");
             checkRows(rb, body, index);
         } catch (RuntimeException unreadable) {
             // Arrow reads the header's vectors (nodes, buffers, variadic counts, compression) after it has read the
