@@ -5,12 +5,9 @@ import io.latteflow.examples.demo.ContactSheet;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -235,20 +232,7 @@ final class OutputFolder {
     private void deleteOwnedTree(Path p) throws IOException {
         if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) return;     // a link or a file in its place: not ours
         if (!p.getParent().toRealPath().startsWith(dir.toRealPath())) return;
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {                  // does not follow links
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) throw e;
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        Outputs.deleteTree(p);                                             // does not follow links
     }
 
     /** A regular file, not a link, whose real folder is inside this one. */

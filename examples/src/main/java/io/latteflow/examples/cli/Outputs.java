@@ -67,36 +67,44 @@ final class Outputs {
     }
 
     /**
+     * Deletes a folder and what is in it without following links (a link is removed as a link). A file or folder
+     * that vanishes under the walk, because another component is emptying the same folder, is skipped.
+     */
+    static void deleteTree(Path dir) throws IOException {
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) throw e;
+                Files.deleteIfExists(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    /**
      * Deletes a scratch folder that another component may still be emptying: Flink's blob and distributed-cache
      * services delete their own files on background threads after the job has ended, so a file can vanish under the
      * walk (CI stop 22: {@code NoSuchFileException .../flink-dist-cache-...} failed a demo whose results were all
-     * written). Files that vanish are skipped, a folder that is refilled is tried again, and what still cannot be
-     * deleted after a few tries is returned rather than thrown: scratch that stays behind must not fail the command.
+     * written). A folder that is refilled is tried again, and what still cannot be deleted after a few tries is
+     * returned rather than thrown: scratch that stays behind must not fail the command.
      */
     static Optional<IOException> deleteScratch(Path dir) {
         IOException last = null;
         for (int attempt = 0; attempt < 5 && Files.exists(dir, LinkOption.NOFOLLOW_LINKS); attempt++) {
             try {
-                Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                    @Override
-                    public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                        Files.deleteIfExists(file);
-                        return FileVisitResult.CONTINUE;
-                    }
-
-                    @Override
-                    public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                        if (e instanceof NoSuchFileException) return FileVisitResult.CONTINUE;
-                        throw e;
-                    }
-
-                    @Override
-                    public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                        if (e != null && !(e instanceof NoSuchFileException)) throw e;
-                        Files.deleteIfExists(d);
-                        return FileVisitResult.CONTINUE;
-                    }
-                });
+                deleteTree(dir);
                 return Optional.empty();
             } catch (NoSuchFileException gone) {
                 return Optional.empty();
