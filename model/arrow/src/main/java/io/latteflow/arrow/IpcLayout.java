@@ -2,11 +2,13 @@ package io.latteflow.arrow;
 
 import org.apache.arrow.flatbuf.Block;
 import org.apache.arrow.flatbuf.Buffer;
+import org.apache.arrow.flatbuf.Field;
 import org.apache.arrow.flatbuf.FieldNode;
 import org.apache.arrow.flatbuf.Footer;
 import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flatbuf.RecordBatch;
+import org.apache.arrow.flatbuf.Schema;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,6 +36,10 @@ final class IpcLayout {
     private static final int TAIL_BYTES = 4 + MAGIC_BYTES;
     /** A footer's Block struct: offset (int64), metadata length (int32, padded to 8) and body length (int64). */
     private static final int BLOCK_BYTES = 24;
+    /** Deepest nesting of columns accepted, as Arrow C++'s IPC reader (kMaxNestingDepth). */
+    static final int MAX_NESTING = 64;
+    /** Most columns and fields, at every depth together, a schema may list. */
+    static final int MAX_FIELDS = 100_000;
 
     private final Path path;
     private final FileChannel channel;
@@ -89,6 +95,7 @@ final class IpcLayout {
                 throw damaged("message " + index + " at byte " + at + " is a " + headerName(type) + " message, where "
                         + (index == 1 ? "the schema" : "a record or dictionary batch") + " belongs");
             }
+            if (index == 1) checkSchema((Schema) h.message().header(new Schema()), "its schema");
             checkRows(h.message(), body, index);
             at = h.bodyStart() + body;
         }
@@ -109,8 +116,28 @@ final class IpcLayout {
                     + footerLength + " bytes in a file of " + size + " bytes");
         }
         Footer footer = Footer.getRootAsFooter(bytes(footerStart, footerLength));
+        if (footer.schema() == null) throw damaged("its footer holds no schema");
+        checkSchema(footer.schema(), "its footer's schema");
         checkBlocks("record batch", footer.recordBatchesLength(), footer::recordBatches, footerStart, footerLength);
         checkBlocks("dictionary", footer.dictionariesLength(), footer::dictionaries, footerStart, footerLength);
+    }
+
+    /**
+     * Arrow Java turns a schema's fields into its own by following each field's children, without a limit: a field
+     * listed as its own child (two flatbuffer offsets pointing at each other) recursed until StackOverflowError
+     * (issue 19, found by fuzzing), and children shared by many parents would be converted again for each. Every
+     * field is walked here first, at most {@link #MAX_NESTING} deep and {@link #MAX_FIELDS} in all.
+     */
+    private void checkSchema(Schema schema, String what) throws IOException {
+        if (schema == null) throw damaged(what + " is missing");
+        int[] fields = {0};
+        for (int i = 0; i < schema.fieldsLength(); i++) checkField(schema.fields(i), 1, fields, what);
+    }
+
+    private void checkField(Field field, int depth, int[] fields, String what) throws IOException {
+        if (depth > MAX_NESTING) throw damaged(what + " nests its columns more than " + MAX_NESTING + " deep (a field inside itself?)");
+        if (++fields[0] > MAX_FIELDS) throw damaged(what + " lists more than " + MAX_FIELDS + " columns and fields");
+        for (int i = 0; i < field.childrenLength(); i++) checkField(field.children(i), depth + 1, fields, what);
     }
 
     private interface Blocks {
@@ -205,6 +232,12 @@ final class IpcLayout {
         // A compressed body may hold fewer bytes; Arrow's own buffer checks and the input's allocator limit cover it.
         if (rows < 0 || (rb.compression() == null && rows > 8 * body)) {
             throw damaged("record batch " + index + " claims " + rows + " rows in a body of " + body + " bytes");
+        }
+        // Arrow refuses a batch longer than an int only after it has read the body, and leaks the body (issue 19,
+        // found by fuzzing: a compressed batch, which the check above lets through, claiming 721554505748 rows).
+        if (rows > Integer.MAX_VALUE) {
+            throw damaged("record batch " + index + " claims " + rows + " rows, more than Arrow reads in one batch ("
+                    + Integer.MAX_VALUE + ")");
         }
         // Arrow refuses a column node longer than an int only after it has read the body, and leaks the body's buffer
         // when it does (issue 19, found by fuzzing): refused here, before Arrow reads the batch.
