@@ -27,6 +27,7 @@ import java.util.concurrent.Callable;
                 io.latteflow.examples.cli.DataCommand.class, io.latteflow.examples.cli.EvalCommand.class, io.latteflow.examples.cli.ResultsCommand.class,
                 io.latteflow.examples.cli.DemoCommand.class, io.latteflow.examples.cli.BenchStreamCommand.class,
                 io.latteflow.examples.cli.ExportCommand.class, io.latteflow.examples.cli.InitCoupleCommand.class,
+                io.latteflow.examples.cli.TrainCodecCommand.class,
                 CommandLine.HelpCommand.class})
 public final class LatteCli implements Callable<Integer> {
     @CommandLine.Spec

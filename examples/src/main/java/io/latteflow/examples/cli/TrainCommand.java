@@ -14,6 +14,8 @@ import io.latteflow.model.train.GroupSampling;
 import io.latteflow.model.train.TrainingRun;
 import me.tongfei.progressbar.ProgressBar;
 import io.latteflow.model.io.DType;
+import io.latteflow.model.latent.DcAeCodec;
+import io.latteflow.model.latent.DcAeConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -42,6 +44,8 @@ import java.util.stream.Stream;
                         + "its extension, '_' and '-' read as spaces."})
 public final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Where a --codec folder is copied in the run directory, and what config.json names ("dc-ae:codec"). */
+    static final String CODEC_FOLDER = "codec";
 
     @Spec
     CommandSpec spec;
@@ -77,6 +81,16 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Couple: frozen VLM, generation layers are trainable copies; Blend: shared attention, "
                     + "everything trained. Default: ${DEFAULT-VALUE}.")
     Variant variant;
+
+    @Option(names = "--codec", paramLabel = "DIR",
+            description = "Draw in the latent space of this DC-AE folder (diffusers or efficientvit layout, e.g. one made "
+                    + "by 'latte train-codec'), copied into --out/codec; one token per latent cell. Default: the preset's "
+                    + "codec (pixel patches).")
+    Path codec;
+
+    @Option(names = "--gen-image-size", paramLabel = "PIXELS",
+            description = "Side of the generated images (a multiple of the codec's spatial factor). Default: the preset's.")
+    Integer genImageSize;
 
     @Option(names = "--groups", paramLabel = "K",
             description = "Timestep-expert groups K (must divide the layer count; 1 = vanilla). Default: the preset's (bench 4, tiny 2).")
@@ -139,6 +153,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainingRun.Plan plan = plan();
         if (init != null && resume) throw bad("--init starts a new run; --resume continues one: give only one of them");
+        if (init != null && (codec != null || genImageSize != null)) throw bad("--codec and --gen-image-size shape a new model; an --init model keeps its own");
         LatteFlow initial = init == null ? null : initialModel();
         LatteConfig config = initial != null ? initial.config() : config();
         if ((images == null) == (data == null)) throw bad("Give exactly one of --images DIR and --data SET");
@@ -161,9 +176,10 @@ public final class TrainCommand implements Callable<Integer> {
             folder.claim(written);
             LatteFlow start = initial;
             if (start == null) {
+                if (codec != null) DcAeCodec.load(codec, config.genImageSize()).copyFolderTo(out.resolve(CODEC_FOLDER));
                 Path tokenizer = out.resolve(Checkpoint.TOKENIZER);
                 TokenizerBuilder.writeWordLevel(set.corpus(), config.vocabSize() - 7, tokenizer);
-                start = LatteFlow.create(config, seed, tokenizer);
+                start = LatteFlow.create(config, seed, tokenizer, out);
             }
             run = TrainingRun.start(out, start, plan, set.description());
             err.printf("Training %s %s model (L=%d, d=%d, K=%d, residual attention %s) on %s.%n",
@@ -254,6 +270,29 @@ public final class TrainCommand implements Callable<Integer> {
             if (vocab < 8) throw bad("--vocab must be >= 8 (7 ids are [UNK] and the special tokens), got " + vocab);
             c = c.withVocabSize(vocab);
         }
+        int side = genImageSize != null ? genImageSize : c.genImageSize();
+        if (codec != null) {
+            DcAeConfig dcAe;
+            try {
+                dcAe = DcAeCodec.readConfig(codec);
+            } catch (IOException | IllegalArgumentException e) {
+                throw bad("--codec " + codec + ": " + e.getMessage());
+            }
+            if (side % dcAe.spatialFactor() != 0) {
+                throw bad("--gen-image-size " + side + " must be a multiple of the codec's spatial factor " + dcAe.spatialFactor());
+            }
+            try {
+                c = c.withDcAe(CODEC_FOLDER, dcAe, side);
+            } catch (IllegalArgumentException e) {
+                throw bad("--codec " + codec + " does not fit the " + preset + " preset: " + e.getMessage());
+            }
+        } else if (genImageSize != null) {
+            try {
+                c = c.toBuilder().genImageSize(side).build();
+            } catch (IllegalArgumentException e) {
+                throw bad("--gen-image-size " + side + ": " + e.getMessage());
+            }
+        }
         return c;
     }
 
@@ -284,6 +323,7 @@ public final class TrainCommand implements Callable<Integer> {
                 Checkpoint.WEIGHTS, Checkpoint.TOKENIZER, TrainingRun.CHECKPOINT + "/**", TrainingRun.CHECKPOINT + ".partial/**",
                 TrainingRun.CHECKPOINT + ".old/**"));
         if (snapshotEvery > 0) files.add("snapshots/**");
+        if (codec != null) files.add(CODEC_FOLDER + "/**");
         if (initial != null && initial.chat() != null) files.addAll(CoupleInit.CHAT_FILES);     // a Qwen2-VL Couple keeps its chat
         return files;
     }

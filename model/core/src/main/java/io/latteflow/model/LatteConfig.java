@@ -213,6 +213,16 @@ public record LatteConfig(
     public LatteConfig withGroups(int k) { return toBuilder().overlap(Math.min(overlap, 1000 / k - 1)).groups(k).build(); }
     public LatteConfig withResidualAttention(boolean on) { return toBuilder().residualAttention(on).build(); }
     public LatteConfig withVocabSize(int v) { return toBuilder().vocabSize(v).build(); }
+
+    /**
+     * This config drawing {@code genImageSize} images through the DC-AE folder {@code folder} (as it will be named in
+     * config.json, e.g. {@code codec}, relative to the model directory) of architecture {@code dcAe}: one token per
+     * latent cell.
+     */
+    public LatteConfig withDcAe(String folder, io.latteflow.model.latent.DcAeConfig dcAe, int genImageSize) {
+        return toBuilder().codec(DC_AE_PREFIX + folder).genImageSize(genImageSize).latentPatch(dcAe.spatialFactor())
+                .latentChannels(dcAe.latentChannels()).build();
+    }
     /** The paper's baseline of this model: K = 1 and no residual attention ("Vanilla Couple/Blend"). */
     public LatteConfig vanilla() { return withGroups(1).withResidualAttention(false); }
 

@@ -85,6 +85,14 @@ public final class LatteFlow implements AutoCloseable {
         return new LatteFlow(LatteModel.create(config, seed), LatteTokenizer.load(tokenizerJson), tokenizerJson);
     }
 
+    /**
+     * A freshly initialised model for the directory it will be trained in: a relative DC-AE folder in its config
+     * ({@code dc-ae:codec}) is read from {@code modelDir} rather than the working directory.
+     */
+    public static LatteFlow create(LatteConfig config, long seed, Path tokenizerJson, Path modelDir) throws IOException {
+        return new LatteFlow(LatteModel.create(config, seed, modelDir), LatteTokenizer.load(tokenizerJson), tokenizerJson);
+    }
+
     /** A freshly initialised model with a small word-level tokenizer built from a built-in caption vocabulary. */
     public static LatteFlow create(LatteConfig config, long seed) {
         try {
@@ -170,6 +178,11 @@ public final class LatteFlow implements AutoCloseable {
                     + "LaTtE-Flow model from it with 'latte init-couple --vlm " + vlmOnly + " --out DIR'");
         }
         Checkpoint.save(dir, model.config(), model.params(), tokenizerJson, dtype);
+        // a relative DC-AE folder goes along, so the saved model loads anywhere (an absolute one is left where it is)
+        String codecFolder = model.config().dcAeFolder();
+        if (codecFolder != null && !Path.of(codecFolder).isAbsolute() && model.codec() instanceof io.latteflow.model.latent.DcAeCodec d) {
+            d.copyFolderTo(dir.resolve(codecFolder));
+        }
         if (chat != null) {                          // a model made from Qwen2-VL keeps answering as Qwen2-VL
             for (String name : CoupleInit.CHAT_FILES) {
                 Path from = tokenizerJson.getParent().resolve(name), to = dir.resolve(name);

@@ -83,6 +83,11 @@ public final class LatteModel {
         return new LatteModel(config, LatteWeights.init(config, seed));
     }
 
+    /** A fresh model whose relative DC-AE folder is read from {@code modelDir} (where the model will be saved). */
+    public static LatteModel create(LatteConfig config, long seed, Path modelDir) throws IOException {
+        return new LatteModel(config, LatteWeights.init(config, seed), codecFor(config, modelDir));
+    }
+
     public LatteConfig config() { return config; }
     public ParamStore params() { return params; }
     public VisionLanguageModel vlm() { return vlm; }

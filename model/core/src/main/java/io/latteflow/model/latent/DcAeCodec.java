@@ -73,6 +73,7 @@ public final class DcAeCodec implements LatentCodec {
     private final Layout layout;
     private final ParamStore params;
     private final Map<String, Graph> graphs = new HashMap<>();
+    private Path folder;                 // where it was loaded from; null for a codec made here and not saved
 
     private DcAeCodec(DcAeConfig config, int imageSize, Layout layout, ParamStore params) {
         this.config = config;
@@ -122,8 +123,72 @@ public final class DcAeCodec implements LatentCodec {
             checkTensors(st, file, specs, layout);
             ParamStore params = new ParamStore(0);
             for (Spec s : specs) s.load(st, layout, params);
-            return new DcAeCodec(config, imageSize, layout, params);
+            DcAeCodec codec = new DcAeCodec(config, imageSize, layout, params);
+            codec.folder = folder;
+            return codec;
         }
+    }
+
+    /**
+     * A fresh, untrained DC-AE of this config for {@code imageSize} images, to be trained with {@link #reconstruction}
+     * and written with {@link #save}. Only RMS norms: a batch norm's statistics are not trained here.
+     */
+    public static DcAeCodec create(DcAeConfig config, int imageSize, long seed) {
+        int f = config.spatialFactor();
+        if (imageSize < f || imageSize % f != 0 || imageSize > 16384) {
+            throw new IllegalArgumentException("Image size " + imageSize + " must be a positive multiple of the DC-AE's spatial factor " + f + " (at most 16384)");
+        }
+        for (Stage s : config.decoder()) {
+            if (s.norm() == Norm.BATCH && s.depth() > 0) {
+                throw new IllegalArgumentException("A DC-AE to be trained must use RMS norms: its decoder has batch norms, whose running statistics are not trained here");
+            }
+        }
+        config.toDiffusers();                                   // refuses what diffusers' layout cannot describe
+        ParamStore params = new ParamStore(seed);
+        for (Spec s : specs(config)) s.init(params);
+        return new DcAeCodec(config, imageSize, Layout.DIFFUSERS, params);
+    }
+
+    /**
+     * Writes this codec as a diffusers folder ({@code config.json} + {@value #DIFFUSERS_WEIGHTS}, F32) that {@link #load}
+     * and diffusers' {@code AutoencoderDC.from_pretrained} read, with {@code scalingFactor} in its config.
+     */
+    public void save(Path folder, double scalingFactor) throws IOException {
+        DcAeConfig out = config.withScalingFactor(scalingFactor);
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        for (Spec s : specs(config)) s.save(params, tensors);
+        Files.createDirectories(folder);
+        SafeTensors.write(folder.resolve(DIFFUSERS_WEIGHTS), tensors, io.latteflow.model.io.DType.F32, Map.of("format", "pt"));
+        JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve("config.json").toFile(), out.toDiffusers());
+    }
+
+    /** The folder this codec was loaded from (null for one made by {@link #create}). */
+    public Path folder() {
+        return folder;
+    }
+
+    /**
+     * Copies the folder this codec was loaded from ({@code config.json} and its weights file) to {@code target},
+     * unless it is that folder: a model saved elsewhere takes its codec along.
+     */
+    public void copyFolderTo(Path target) throws IOException {
+        if (folder == null) throw new IOException("This DC-AE was not loaded from a folder; save it with save(folder, scalingFactor)");
+        Files.createDirectories(target);
+        if (Files.isSameFile(folder, target)) return;
+        String weights = layout == Layout.DIFFUSERS ? DIFFUSERS_WEIGHTS : ORIGINAL_WEIGHTS;
+        for (String f : List.of("config.json", weights)) {
+            Files.copy(folder.resolve(f), target.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** The same codec (weights shared) with another scaling factor. */
+    public DcAeCodec withScaling(double scalingFactor) {
+        return new DcAeCodec(config.withScalingFactor(scalingFactor), imageSize, layout, params);
+    }
+
+    /** The weights, by internal name, shared with every graph: a trainer updates them in place. */
+    public ParamStore weights() {
+        return params;
     }
 
     private static void checkTensors(SafeTensors st, Path file, List<Spec> specs, Layout layout) throws IOException {
@@ -185,6 +250,41 @@ public final class DcAeCodec implements LatentCodec {
                 out.put(layout == Layout.DIFFUSERS ? diffusers.get(0) : original, shape);
             }
             return out;
+        }
+
+        /** This weight in diffusers' names and torch shapes, the inverse of {@link #load} (no batch norm: it is folded). */
+        void save(ParamStore params, Map<String, INDArray> out) {
+            INDArray w = params.get(name);
+            switch (kind) {
+                case CONV -> out.put(diffusers.get(0), w.permute(3, 2, 0, 1).dup('c'));
+                case LINEAR -> {
+                    INDArray t = w.reshape('c', shape[1], shape[0]).transpose().dup('c');                 // (O, I)
+                    long rows = shape[0] / diffusers.size();
+                    for (int k = 0; k < diffusers.size(); k++) {
+                        out.put(diffusers.get(k), t.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(k * rows, (k + 1) * rows),
+                                org.nd4j.linalg.indexing.NDArrayIndex.all()).dup('c'));
+                    }
+                }
+                case DEPTHWISE -> out.put(diffusers.get(0), w.reshape('c', shape[2], shape[3], shape[0]).permute(2, 0, 1).dup('c').reshape('c', shape));
+                case GROUPED, CHANNEL, BIAS -> out.put(diffusers.get(0), w.dup('c').reshape('c', shape));
+                case BATCH_NORM -> throw new IllegalStateException("a batch norm is folded into scale and shift when loaded and cannot be saved: " + name);
+            }
+        }
+
+        /** A fresh weight: convolutions and projections normal with variance 1 / fan-in, biases 0, norms 1 and 0. */
+        void init(ParamStore params) {
+            switch (kind) {
+                case CONV -> params.normal(name, Math.sqrt(1.0 / (shape[1] * shape[2] * shape[3])), shape[2], shape[3], shape[1], shape[0]);
+                case LINEAR -> params.normal(name, Math.sqrt(1.0 / shape[1]), 1, 1, shape[1], shape[0]);
+                case DEPTHWISE -> params.normal(name, Math.sqrt(1.0 / (shape[2] * shape[3])), shape[2], shape[3], shape[0], 1);
+                case GROUPED -> params.normal(name, Math.sqrt(1.0 / shape[1]), shape[0] / shape[1], shape[1], shape[1]);
+                case BIAS -> params.zeros(name, shape[0]);
+                case CHANNEL -> {
+                    if (name.endsWith(".weight")) params.ones(name, 1, shape[0], 1, 1);
+                    else params.zeros(name, 1, shape[0], 1, 1);
+                }
+                case BATCH_NORM -> throw new IllegalArgumentException("a DC-AE to be trained must use RMS norms, not batch norm (" + name + ")");
+            }
         }
 
         void load(SafeTensors st, Layout layout, ParamStore params) throws IOException {
@@ -375,6 +475,23 @@ public final class DcAeCodec implements LatentCodec {
         return graph(false, (int) s[2], (int) s[3]).run(z);
     }
 
+    /**
+     * The reconstruction loss of a batch of images (batch, C, size, size) in [0, 1] (mean absolute plus mean squared
+     * error in [-1, 1]) and its gradient for every weight, by internal name, for an optimizer to apply to
+     * {@link #weights}. The training graph is built on the first call.
+     */
+    public org.nd4j.autodiff.samediff.api.OutAndGrad reconstruction(INDArray images) {
+        long[] s = images.shape();
+        if (s.length != 4 || s[1] != config.inChannels() || s[2] != imageSize || s[3] != imageSize) {
+            throw new IllegalArgumentException("Images must be (batch, " + config.inChannels() + ", " + imageSize + ", " + imageSize + "), got " + Arrays.toString(s));
+        }
+        Graph g;
+        synchronized (graphs) {
+            g = graphs.computeIfAbsent("training", k -> new Graph(imageSize, imageSize));
+        }
+        return g.net.gradients(Map.of("x", images.castTo(DataType.FLOAT)), g.output, params.all().keySet());
+    }
+
     private Graph graph(boolean encoder, int h, int w) {
         synchronized (graphs) {
             return graphs.computeIfAbsent((encoder ? "encoder " : "decoder ") + h + "x" + w, k -> new Graph(encoder, h, w));
@@ -383,25 +500,41 @@ public final class DcAeCodec implements LatentCodec {
 
     /** A built encoder or decoder for one spatial size (batch free). */
     private final class Graph {
-        private final Net net = Net.withReplayBudget(params, REPLAY_BYTES);
-        private final SameDiff sd = net.sd;
+        private final Net net;
+        private final SameDiff sd;
         private final String output;
 
         /** A feature map with its static channels and size. */
         private record F(SDVariable v, long c, long h, long w) { }
 
         Graph(boolean encoder, int h, int w) {
-            output = encoder ? encoder(h, w) : decoder(h, w);
+            net = Net.withReplayBudget(params, REPLAY_BYTES);
+            sd = net.sd;
+            F x = new F(net.input("x", -1, encoder ? config.inChannels() : config.latentChannels(), h, w),
+                    encoder ? config.inChannels() : config.latentChannels(), h, w);
+            output = sd.identity(encoder ? "latents" : "images", (encoder ? encoder(x) : decoder(x)).v()).name();
+        }
+
+        /**
+         * The training graph: images x (batch, C, h, w) in [0, 1] through encoder and decoder; the loss is the mean
+         * absolute plus the mean squared error in [-1, 1] (L1 for sharp edges on flat emoji colours, L2 for PSNR).
+         */
+        Graph(int h, int w) {
+            net = Net.forTraining(params);
+            sd = net.sd;
+            SDVariable x = net.input("x", -1, config.inChannels(), h, w).mul(2.0).sub(1.0);
+            F y = decoder(encoder(new F(x, config.inChannels(), h, w)));
+            SDVariable diff = y.v().sub(x);
+            output = sd.math.abs(diff).mean().add(diff.mul(diff).mean()).rename("loss").name();
         }
 
         INDArray run(INDArray x) {
             return net.output(Map.of("x", x.castTo(DataType.FLOAT)), output).get(output);
         }
 
-        private String encoder(int h, int w) {
+        private F encoder(F x) {
             List<Stage> enc = config.encoder();
             int n = enc.size();
-            F x = new F(net.input("x", -1, config.inChannels(), h, w), config.inChannels(), h, w);
             x = enc.get(0).depth() > 0 ? conv(x, "encoder.conv_in", 3, 1, true) : down(x, "encoder.conv_in", false);
             for (int i = 0; i < n; i++) {
                 Stage s = enc.get(i);
@@ -409,14 +542,12 @@ public final class DcAeCodec implements LatentCodec {
                 if (i < n - 1 && s.depth() > 0) x = down(x, "encoder.down_blocks." + i + "." + s.depth(), true);
             }
             F y = conv(x, "encoder.conv_out", 3, 1, true);
-            if (config.encoderOutShortcut()) y = add(y, channelMean(x, config.latentChannels()));
-            return sd.identity("latents", y.v()).name();
+            return config.encoderOutShortcut() ? add(y, channelMean(x, config.latentChannels())) : y;
         }
 
-        private String decoder(int h, int w) {
+        private F decoder(F z) {
             List<Stage> dec = config.decoder();
             int m = dec.size();
-            F z = new F(net.input("x", -1, config.latentChannels(), h, w), config.latentChannels(), h, w);
             F x = conv(z, "decoder.conv_in", 3, 1, true);
             if (config.decoderInShortcut()) x = add(x, repeatChannels(z, x.c() / z.c()));
             for (int i = m - 1; i >= 0; i--) {
@@ -429,8 +560,7 @@ public final class DcAeCodec implements LatentCodec {
                 for (int j = 0; j < s.depth(); j++) x = block(x, s, "decoder.up_blocks." + i + "." + (first + j));
             }
             x = act(rms(x, "decoder.norm_out"), config.decoderOutAct());
-            x = dec.get(0).depth() > 0 ? conv(x, "decoder.conv_out", 3, 1, true) : up(x, "decoder.conv_out", config.inChannels(), false);
-            return sd.identity("images", x.v()).name();
+            return dec.get(0).depth() > 0 ? conv(x, "decoder.conv_out", 3, 1, true) : up(x, "decoder.conv_out", config.inChannels(), false);
         }
 
         // blocks
@@ -468,7 +598,7 @@ public final class DcAeCodec implements LatentCodec {
             SDVariable v = t.get(SDIndex.all(), SDIndex.all(), SDIndex.interval(2 * dh, 3 * dh), SDIndex.all());
             SDVariable num = sd.mmul(sd.mmul(v, k, false, true, false), q);                 // (b, heads, dh, n)
             SDVariable den = sd.mmul(k.sum(true, 3), q, true, false, false);               // (b, heads, 1, n)
-            SDVariable out = sd.reshape(num.div(den.add(ATTENTION_EPS)), -1, heads * dh, x.h(), x.w());
+            SDVariable out = sd.reshape(net.scale(num, sd.math.reciprocal(den.add(ATTENTION_EPS))), -1, heads * dh, x.h(), x.w());
             return linear(new F(out, heads * dh, x.h(), x.w()), p + ".to_out");
         }
 
@@ -525,13 +655,13 @@ public final class DcAeCodec implements LatentCodec {
         /** RMS norm over the channel axis (axis 1, positive: keepDims with negative axes is wrong in M2.1), weight and bias. */
         private F rms(F x, String p) {
             SDVariable ms = x.v().mul(x.v()).mean(true, 1);
-            SDVariable y = x.v().mul(sd.math.rsqrt(ms.add(NORM_EPS))).mul(net.p(p + ".weight")).add(net.p(p + ".bias"));
+            SDVariable y = net.scale(net.scale(x.v(), sd.math.rsqrt(ms.add(NORM_EPS))), net.p(p + ".weight")).add(net.p(p + ".bias"));
             return new F(y, x.c(), x.h(), x.w());
         }
 
         private F norm(F x, String p, Norm kind) {
             if (kind == Norm.RMS) return rms(x, p);
-            return new F(x.v().mul(net.p(p + ".scale")).add(net.p(p + ".shift")), x.c(), x.h(), x.w());
+            return new F(net.scale(x.v(), net.p(p + ".scale")).add(net.p(p + ".shift")), x.c(), x.h(), x.w());
         }
 
         private F act(F x, Act a) {

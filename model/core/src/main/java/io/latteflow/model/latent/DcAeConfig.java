@@ -154,6 +154,53 @@ public record DcAeConfig(int inChannels, int latentChannels, int attentionHeadDi
                 act(text(c, "decoder_conv_act_fn", "relu")), number(c, "scaling_factor", 1.0));
     }
 
+    /**
+     * This config as a diffusers {@code config.json} ({@code AutoencoderDC}), the inverse of {@link #fromDiffusers}:
+     * what {@link DcAeCodec#save} writes beside the weights. The encoder's norms and activations are not written
+     * (diffusers fixes them to RMS norm and SiLU), so a config whose encoder differs is refused.
+     */
+    public com.fasterxml.jackson.databind.node.ObjectNode toDiffusers() {
+        for (Stage s : encoder) check(s.norm() == Norm.RMS && s.act() == Act.SILU, "diffusers' encoder has RMS norm and SiLU in every stage");
+        var json = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        json.put("_class_name", "AutoencoderDC");
+        json.put("attention_head_dim", attentionHeadDim);
+        json.put("in_channels", inChannels);
+        json.put("latent_channels", latentChannels);
+        json.put("scaling_factor", scalingFactor);
+        json.put("downsample_block_type", pixelUnshuffle ? "pixel_unshuffle" : "Conv");
+        json.put("upsample_block_type", pixelShuffle ? "pixel_shuffle" : "interpolate");
+        json.put("encoder_out_shortcut", encoderOutShortcut);
+        json.put("decoder_in_shortcut", decoderInShortcut);
+        json.put("decoder_conv_act_fn", decoderOutAct == Act.RELU ? "relu" : "silu");
+        for (String side : List.of("encoder", "decoder")) {
+            List<Stage> stages = side.equals("encoder") ? encoder : decoder;
+            var widths = json.putArray(side + "_block_out_channels");
+            var depths = json.putArray(side + "_layers_per_block");
+            var types = json.putArray(side + "_block_types");
+            var scales = json.putArray(side + "_qkv_multiscales");
+            for (Stage s : stages) {
+                widths.add(s.width());
+                depths.add(s.depth());
+                types.add(s.block() == Block.RES ? "ResBlock" : "EfficientViTBlock");
+                var k = scales.addArray();
+                s.scales().forEach(k::add);
+            }
+        }
+        var norms = json.putArray("decoder_norm_types");
+        var acts = json.putArray("decoder_act_fns");
+        for (Stage s : decoder) {
+            norms.add(s.norm() == Norm.RMS ? "rms_norm" : "batch_norm");
+            acts.add(s.act() == Act.RELU ? "relu" : "silu");
+        }
+        return json;
+    }
+
+    /** The same architecture with another scaling factor (set after training from the latents' spread). */
+    public DcAeConfig withScalingFactor(double factor) {
+        return new DcAeConfig(inChannels, latentChannels, attentionHeadDim, encoder, decoder, pixelUnshuffle, pixelShuffle,
+                encoderOutShortcut, decoderInShortcut, decoderOutAct, factor);
+    }
+
     private static Block diffusersBlock(String s) {
         return switch (s) {
             case "ResBlock" -> Block.RES;
@@ -191,8 +238,10 @@ public record DcAeConfig(int inChannels, int latentChannels, int attentionHeadDi
 
     /** A published model by name, as efficientvit's presets ({@code dc_ae_f32c32} etc.) build it. */
     public static DcAeConfig preset(String name) {
+        java.util.regex.Matcher small = java.util.regex.Pattern.compile("dc-ae-f8c(\\d{1,3})-small").matcher(name);
+        if (small.matches()) return small(Integer.parseInt(small.group(1)));
         Double scaling = SCALING.get(name);
-        if (scaling == null) throw new IllegalArgumentException("Unknown DC-AE model '" + name + "'; known: " + new java.util.TreeSet<>(SCALING.keySet()));
+        if (scaling == null) throw new IllegalArgumentException("Unknown DC-AE model '" + name + "'; known: " + new java.util.TreeSet<>(SCALING.keySet()) + " and dc-ae-f8cN-small");
         if (name.equals("dc-ae-f32c32-sana-1.0")) {
             List<Integer> w = List.of(128, 256, 512, 512, 1024, 1024);
             return new DcAeConfig(3, 32, 32, uniform(w, List.of(2, 2, 2, 3, 3, 3), List.of(5), Norm.RMS, Act.SILU),
@@ -209,6 +258,24 @@ public record DcAeConfig(int inChannels, int latentChannels, int attentionHeadDi
             dec.add(new Stage(widths.get(i), decDepth[i], res ? Block.RES : Block.EVIT, List.of(), res ? Norm.BATCH : Norm.RMS, res ? Act.RELU : Act.SILU));
         }
         return new DcAeConfig(3, latent, 32, enc, dec, true, true, true, true, Act.RELU, scaling);
+    }
+
+    /**
+     * The small DC-AE trained here for 64x64 emoji ({@code dc-ae-f8cN-small}, issue 20): f8, widths 32, 64, 128, 128,
+     * a ResBlock in each of the first three stages and an EfficientViT block in the last, the decoder with one more
+     * ResBlock at the 16x16 stage; RMS norm and SiLU throughout (nothing a batch's statistics must be kept for), about
+     * 2.7 M weights. Scaling factor 1 until training sets it.
+     */
+    public static DcAeConfig small(int latentChannels) {
+        check(latentChannels >= 1 && 128 % latentChannels == 0, "the small DC-AE's latent channels must divide 128, got " + latentChannels);
+        List<Integer> w = List.of(32, 64, 128, 128);
+        List<Stage> enc = new ArrayList<>(), dec = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Block b = i < 3 ? Block.RES : Block.EVIT;
+            enc.add(new Stage(w.get(i), 1, b, List.of(), Norm.RMS, Act.SILU));
+            dec.add(new Stage(w.get(i), i == 2 ? 2 : 1, b, List.of(), Norm.RMS, Act.SILU));
+        }
+        return new DcAeConfig(3, latentChannels, 32, enc, dec, true, true, true, true, Act.RELU, 1.0);
     }
 
     private static List<Stage> uniform(List<Integer> widths, List<Integer> depths, List<Integer> evitScales, Norm norm, Act act) {

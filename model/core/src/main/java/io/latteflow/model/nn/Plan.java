@@ -151,8 +151,10 @@ public final class Plan implements AutoCloseable {
         At at = listeners.isEmpty() ? null : At.defaultAt(Operation.INFERENCE);
         for (Step s : steps) {
             DifferentialFunction f = s.op().getOp();
+            long t0 = PROFILE ? System.nanoTime() : 0;
             if (f instanceof CustomOp c) Nd4j.exec(c, s.context());
             else Nd4j.exec((Op) f, s.context());
+            if (PROFILE) Profile.add(f.opName(), System.nanoTime() - t0);
             for (Listener l : listeners) l.opExecution(sd, at, null, s.op(), s.context(), s.outputs());
         }
         return results(inputs);
@@ -376,5 +378,33 @@ public final class Plan implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         inputs.forEach((k, v) -> sb.append(k).append(Arrays.toString(v.shape())).append(' '));
         return sb.toString().trim();
+    }
+
+    /**
+     * {@code -Dlatte.replay.profile=true}: time spent per op type in replayed plans, printed to stderr when the JVM
+     * exits (how the DC-AE training step's slow ops were found, issue 20). Off, it costs one branch per op.
+     */
+    private static final boolean PROFILE = Boolean.getBoolean("latte.replay.profile");
+
+    private static final class Profile {
+        private static final java.util.concurrent.ConcurrentHashMap<String, long[]> TIMES = new java.util.concurrent.ConcurrentHashMap<>();
+
+        static {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                long total = TIMES.values().stream().mapToLong(t -> t[0]).sum();
+                System.err.printf("latte.replay.profile: %.3f s in replayed ops%n", total / 1e9);
+                TIMES.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0])).limit(25)
+                        .forEach(e -> System.err.printf("  %-28s %9.3f s %5.1f%% %9d calls%n", e.getKey(), e.getValue()[0] / 1e9,
+                                100.0 * e.getValue()[0] / Math.max(1, total), e.getValue()[1]));
+            }));
+        }
+
+        static void add(String op, long nanos) {
+            long[] t = TIMES.computeIfAbsent(op, k -> new long[2]);
+            synchronized (t) {
+                t[0] += nanos;
+                t[1]++;
+            }
+        }
     }
 }

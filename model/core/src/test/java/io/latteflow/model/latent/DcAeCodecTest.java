@@ -61,6 +61,64 @@ class DcAeCodecTest {
         assertClose(g.get("tokens"), codec.encode(images), "tokens again");
     }
 
+    /** Every block kind a trained codec uses (ResBlocks, an EfficientViT stage with 3x3 multi-scale q/k/v), in miniature. */
+    static DcAeConfig trainable() {
+        java.util.List<DcAeConfig.Stage> enc = new java.util.ArrayList<>(), dec = new java.util.ArrayList<>();
+        int[] widths = {8, 16, 16};
+        for (int i = 0; i < 3; i++) {
+            DcAeConfig.Block b = i < 2 ? DcAeConfig.Block.RES : DcAeConfig.Block.EVIT;
+            java.util.List<Integer> scales = i < 2 ? java.util.List.of() : java.util.List.of(3);
+            enc.add(new DcAeConfig.Stage(widths[i], 1, b, scales, DcAeConfig.Norm.RMS, DcAeConfig.Act.SILU));
+            dec.add(new DcAeConfig.Stage(widths[i], 1, b, scales, DcAeConfig.Norm.RMS, DcAeConfig.Act.SILU));
+        }
+        return new DcAeConfig(3, 4, 8, enc, dec, true, true, true, true, DcAeConfig.Act.RELU, 1.0);
+    }
+
+    @Test
+    void aCodecMadeHereSavesAsADiffusersFolderThatLoadsBackTheSame() throws Exception {
+        DcAeCodec made = DcAeCodec.create(trainable(), 16, 3);
+        INDArray images = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 3, 16, 16);
+        made.save(tmp.resolve("codec"), 0.5);
+        DcAeCodec back = DcAeCodec.load(tmp.resolve("codec"), 16);
+        assertEquals(DcAeCodec.Layout.DIFFUSERS, back.layout());
+        assertEquals(trainable().withScalingFactor(0.5), back.config());
+        assertEquals(made.encodeLatents(images.mul(2).sub(1)), back.encodeLatents(images.mul(2).sub(1)));
+        assertEquals(made.withScaling(0.5).encode(images), back.encode(images));
+        INDArray tokens = back.encode(images);
+        assertEquals(made.withScaling(0.5).decode(tokens), back.decode(tokens));
+        // a model saved elsewhere takes its codec along
+        back.copyFolderTo(tmp.resolve("elsewhere"));
+        assertEquals(back.encode(images), DcAeCodec.load(tmp.resolve("elsewhere"), 16).encode(images));
+    }
+
+    @Test
+    void gradientStepsLowerTheReconstructionLoss() {
+        DcAeCodec codec = DcAeCodec.create(trainable(), 16, 5);
+        org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(9);
+        INDArray images = org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 4, 3, 16, 16);
+        double first = Double.NaN, last = Double.NaN;
+        for (int step = 0; step < 40; step++) {
+            var og = codec.reconstruction(images);
+            last = og.getOutputs().values().iterator().next().getDouble(0);
+            if (step == 0) first = last;
+            assertEquals(codec.weights().all().keySet(), og.getGradients().keySet(), "every weight gets a gradient");
+            for (var e : og.getGradients().entrySet()) codec.weights().get(e.getKey()).subi(e.getValue().mul(0.05));
+        }
+        assertTrue(last < 0.6 * first, "40 gradient steps on one batch: loss " + first + " -> " + last);
+        // the inference graphs read the same weights, so they see the steps
+        INDArray back = codec.decode(codec.encode(images));
+        double mse = back.sub(images).norm2Number().doubleValue();
+        assertTrue(Double.isFinite(mse));
+    }
+
+    @Test
+    void aCodecWithBatchNormsIsRefusedForTrainingBeforeAnyWeightIsMade() {
+        var e = assertThrows(IllegalArgumentException.class, () -> DcAeCodec.create(DcAeConfig.preset("dc-ae-f32c32-in-1.0"), 256, 0));
+        assertTrue(e.getMessage().contains("batch norms"), e.getMessage());
+        var size = assertThrows(IllegalArgumentException.class, () -> DcAeCodec.create(trainable(), 10, 0));
+        assertTrue(size.getMessage().contains("multiple of the DC-AE's spatial factor 4"), size.getMessage());
+    }
+
     @Test
     void bothLayoutsDescribeTheSameModel() throws Exception {
         for (String model : new String[] {"tiny-a", "tiny-b", "tiny-c"}) {

@@ -24,6 +24,11 @@ public final class Adam {
         this.config = new org.nd4j.linalg.learning.config.Adam(learningRate);
     }
 
+    /** Changes the rate from the next step on (for a schedule). */
+    public void setLearningRate(double learningRate) {
+        config.setLearningRate(learningRate);
+    }
+
     /** Applies one step to every weight that has a gradient; gradients are consumed (overwritten). */
     public void step(Map<String, INDArray> gradients) {
         for (Map.Entry<String, INDArray> e : gradients.entrySet()) {
