@@ -24,6 +24,27 @@ public final class ClassifierInput {
     private ClassifierInput() {
     }
 
+    /**
+     * The images as FLOAT (n, channels, side, side) in [0, 1]: gray as {@link #toArray(List, int)}, or RGB with
+     * transparent pixels composited over white (how emoji are drawn and generated), area-averaged per channel.
+     */
+    public static INDArray toArray(List<BufferedImage> images, int side, int channels) {
+        if (channels == 1) return toArray(images, side);
+        if (channels != 3) throw new IllegalArgumentException("channels must be 1 or 3, not " + channels);
+        int plane = side * side;
+        float[] out = new float[images.size() * 3 * plane];
+        for (int i = 0; i < images.size(); i++) {
+            BufferedImage img = images.get(i);
+            float[] rgb = io.latteflow.model.Images.toArray(img).data().asFloat();
+            int w = img.getWidth(), h = img.getHeight();
+            for (int c = 0; c < 3; c++) {
+                float[] resized = resize(java.util.Arrays.copyOfRange(rgb, c * w * h, (c + 1) * w * h), w, h, side);
+                System.arraycopy(resized, 0, out, (i * 3 + c) * plane, plane);
+            }
+        }
+        return Nd4j.create(out, new long[]{images.size(), 3, side, side}, 'c');
+    }
+
     /** The images as FLOAT (n, 1, side, side) in [0, 1]. */
     public static INDArray toArray(List<BufferedImage> images, int side) {
         float[] out = new float[images.size() * side * side];

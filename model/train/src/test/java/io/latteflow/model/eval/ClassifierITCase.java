@@ -100,6 +100,38 @@ class ClassifierITCase {
     }
 
     @Test
+    void anRgbClassifierLearnsColoursSavesAndReadsImagesOfAnySize(@TempDir Path dir) throws IOException {
+        // red, green and blue discs on white: a gray classifier could not tell red from green (similar luma)
+        java.util.List<String> names = java.util.List.of("red", "green", "blue");
+        java.awt.Color[] colours = {new java.awt.Color(220, 30, 30), new java.awt.Color(30, 140, 30), new java.awt.Color(30, 30, 220)};
+        java.util.Random r = new java.util.Random(4);
+        java.util.List<java.awt.image.BufferedImage> images = new java.util.ArrayList<>();
+        int[] labels = new int[96];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = i % 3;
+            var img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_INT_ARGB);   // transparent: read over white
+            var g = img.createGraphics();
+            g.setColor(colours[labels[i]]);
+            int x = r.nextInt(6), y = r.nextInt(6);
+            g.fillOval(x, y, 8 + r.nextInt(3), 8 + r.nextInt(3));
+            g.dispose();
+            images.add(img);
+        }
+        Classifier c = Classifier.create(new ClassifierConfig(16, 3, 8, 8, 8, 16, names, java.util.Optional.empty()), 1);
+        float[] x = ClassifierInput.toArray(images, 16, 3).data().asFloat();
+        c.train(x, labels, 30, 16, 3e-3, 1, true, null);
+        double learnt = ClassAccuracy.of(c, images, labels);
+        assertTrue(learnt > 0.95, "colours are learnt: " + learnt);
+        c.save(dir);
+        Classifier back = Classifier.load(dir);
+        assertEquals(3, back.config().channels());
+        // a 32x32 copy of each image reads as the 16x16 one: inputs are area-averaged to the classifier's side
+        java.util.List<java.awt.image.BufferedImage> big = images.stream().map(i -> io.latteflow.model.Images.resize(i, 32)).toList();
+        assertEquals(ClassAccuracy.of(back, images, labels), ClassAccuracy.of(back, big, labels), 0.05);
+        assertThrows(IllegalArgumentException.class, () -> back.predict(test.toArray(0, 2)), "gray (n, 1, 28, 28) input to an RGB 16x16 model");
+    }
+
+    @Test
     void configKeepsItsReport(@TempDir Path dir) throws IOException {
         ClassifierConfig c = ClassifierConfig.small(FashionMnist.CLASS_NAMES)
                 .withReport(new ClassifierConfig.Report("fashion-mnist", 60000, 3, 128, 1e-3, 42, 123.5, 0.9));
