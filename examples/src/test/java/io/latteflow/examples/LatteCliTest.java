@@ -262,6 +262,52 @@ class LatteCliTest {
     }
 
     @Test
+    void trainWithACodecDrawsInItsLatentSpaceAndTheModelTakesTheCodecWhereverItIsSaved() throws Exception {
+        Path images = dir.resolve("images");
+        png(images.resolve("red_apple.png"), 16, Color.RED);
+        png(images.resolve("blue-car.png"), 16, Color.BLUE);
+        List<io.latteflow.model.latent.DcAeConfig.Stage> stages = List.of(
+                new io.latteflow.model.latent.DcAeConfig.Stage(8, 1, io.latteflow.model.latent.DcAeConfig.Block.RES, List.of(),
+                        io.latteflow.model.latent.DcAeConfig.Norm.RMS, io.latteflow.model.latent.DcAeConfig.Act.SILU),
+                new io.latteflow.model.latent.DcAeConfig.Stage(16, 1, io.latteflow.model.latent.DcAeConfig.Block.EVIT, List.of(),
+                        io.latteflow.model.latent.DcAeConfig.Norm.RMS, io.latteflow.model.latent.DcAeConfig.Act.SILU));
+        var tiny = new io.latteflow.model.latent.DcAeConfig(3, 4, 8, stages, stages, true, true, true, true,
+                io.latteflow.model.latent.DcAeConfig.Act.RELU, 1.0);
+        Path codec = dir.resolve("my-codec");
+        io.latteflow.model.latent.DcAeCodec.create(tiny, 16, 1).save(codec, 0.7);
+
+        Path out = dir.resolve("model");
+        Run r = latte("train", "--preset", "tiny", "--images", images.toString(), "--codec", codec.toString(),
+                "--gen-image-size", "16", "--out", out.toString(), "--steps", "2", "--batch", "2");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(Files.isRegularFile(out.resolve("codec/config.json")), "the codec is copied into the run");
+        Path exported = dir.resolve("exported");
+        assertEquals(0, latte("export", "--model", out.toString(), "--out", exported.toString()).exit());
+        deleteTree(codec);                                       // the user's folder may go: the models hold copies
+        for (Path m : List.of(out, exported)) {
+            try (LatteFlow flow = LatteFlow.load(m)) {
+                assertEquals("dc-ae:codec", flow.config().codec());
+                assertEquals(64, flow.config().latentTokens());              // f2: 8 x 8 cells
+                assertEquals(4, flow.config().latentDim());
+                var img = flow.generate(io.latteflow.model.GenerationRequest.of("red apple").withSteps(2));
+                assertArrayEquals(new long[] {3, 16, 16}, img.pixels().shape());
+                assertEquals(0.7, ((io.latteflow.model.latent.DcAeCodec) flow.model().codec()).config().scalingFactor(), 1e-12);
+            }
+        }
+        Run bad = latte("train", "--preset", "tiny", "--images", images.toString(), "--codec", out.resolve("codec").toString(),
+                "--gen-image-size", "15", "--out", dir.resolve("bad").toString(), "--steps", "1");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("--gen-image-size 15 must be a multiple of the codec's spatial factor 2"), bad.err());
+        assertFalse(Files.exists(dir.resolve("bad")));
+    }
+
+    private static void deleteTree(Path p) throws Exception {
+        try (var s = Files.walk(p)) {
+            for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);
+        }
+    }
+
+    @Test
     void trainReadsCaptionsTsvAndHonoursModelSwitches() throws Exception {
         Path images = dir.resolve("images");
         png(images.resolve("a.png"), 16, Color.RED);

@@ -19,7 +19,10 @@ import io.latteflow.model.data.FashionMnist;
 import io.latteflow.model.data.LabeledImages;
 import io.latteflow.model.data.Split;
 import io.latteflow.model.data.VqaSample;
+import io.latteflow.model.eval.ClassAccuracy;
 import io.latteflow.model.eval.Classifier;
+import io.latteflow.model.eval.ClassifierConfig;
+import io.latteflow.model.eval.Fid;
 import io.latteflow.model.eval.GenerationQuality;
 import io.latteflow.model.eval.VqaAccuracy;
 import me.tongfei.progressbar.ProgressBar;
@@ -225,6 +228,15 @@ public final class EvalCommand implements Callable<Integer> {
         @Option(names = "--styles", paramLabel = "S", split = ",", defaultValue = "google,twitter", description = "Emoji styles. Default: ${DEFAULT-VALUE}.")
         List<String> styles;
 
+        @Option(names = "--judge", paramLabel = "DIR", defaultValue = "models/emoji-judge",
+                description = "The emoji judge (a category classifier trained on real emoji): reads the category off images drawn from "
+                        + "--judged training and held-out captions, and gives FID in its feature space. Default: ${DEFAULT-VALUE}.")
+        Path judge;
+
+        @Option(names = "--judged", paramLabel = "N", defaultValue = "500",
+                description = "Training and held-out captions drawn for the judge, each (0 skips the judge). Default: ${DEFAULT-VALUE}.")
+        int judged;
+
         @Option(names = "--grid", paramLabel = "FILE",
                 description = "Also write a PNG: for 12 emoji of --split, a row with the caption, the real emoji, then 6 images drawn from the caption.")
         Path grid;
@@ -282,6 +294,7 @@ public final class EvalCommand implements Callable<Integer> {
                     }
                     put(out.putObject("generated"), VqaAccuracy.of(flow, readBack, batch, n -> {}));
                 }
+                if (judged > 0) judge(flow, root, out.putObject("judge"), err);
                 if (grid != null) writeGrid(flow, everyKth(shown, GRID_ROWS), new EmojiCaptions(0, styles.size() > 1), grid);
                 emit(out, spec.commandLine().getOut());
             }
@@ -289,6 +302,56 @@ public final class EvalCommand implements Callable<Integer> {
         }
 
         private static final int GRID_ROWS = 12, GRID_SAMPLES = 6;
+
+        /**
+         * The judge's reading of images drawn from training and from held-out captions (is the asked category the one
+         * it sees?), and the Frechet distance of its features between images drawn from training captions and real
+         * training emoji, beside two disjoint sets of real training emoji (the floor at this sample size).
+         */
+        private void judge(LatteFlow flow, Path root, ObjectNode out, PrintWriter err) throws IOException {
+            Classifier c;
+            try {
+                c = Classifier.load(ModelOptions.resolve(judge));
+            } catch (IOException e) {
+                throw new CliError("Cannot load the emoji judge in '" + judge + "': " + e.getMessage(), e);
+            }
+            List<Emoji> train = new ArrayList<>(), heldOut = new ArrayList<>();
+            for (String style : styles) {
+                EmojiSet set = EmojiSet.load(root, style);
+                train.addAll(set.train());
+                heldOut.addAll(set.heldOut());
+            }
+            EmojiCaptions captions = new EmojiCaptions(0, styles.size() > 1);
+            int side = c.config().side();
+            List<BufferedImage> drawnTrain = null;
+            for (String which : List.of("train", "held-out")) {
+                List<Emoji> asked = everyKth(which.equals("train") ? train : heldOut, judged);
+                List<BufferedImage> drawn = new ArrayList<>();
+                try (ProgressBar bar = Progress.bar("drawing " + which, asked.size(), " images", err)) {
+                    for (int from = 0; from < asked.size(); from += batch) {
+                        List<GenerationRequest> reqs = new ArrayList<>();
+                        for (int i = from; i < Math.min(asked.size(), from + batch); i++) {
+                            reqs.add(GenerationRequest.of(captions.caption(asked.get(i))).withSeed(i));
+                        }
+                        for (GeneratedImage g : flow.generate(reqs)) drawn.add(g.image());
+                        bar.stepTo(drawn.size());
+                    }
+                }
+                int[] wanted = asked.stream().mapToInt(e -> EmojiSet.categoryIndex(e.category())).toArray();
+                out.putObject(which.equals("train") ? "train_captions" : "held_out_captions")
+                        .put("samples", drawn.size()).put("category_accuracy", ClassAccuracy.of(c, drawn, wanted));
+                if (which.equals("train")) drawnTrain = drawn;
+            }
+            // real sets of the same size, disjoint from each other: every k-th training emoji, shifted by half a step
+            List<Emoji> realA = everyKth(train, judged), realB = new ArrayList<>();
+            int k = Math.max(1, train.size() / Math.max(1, judged));
+            for (int i = k / 2; i < train.size() && realB.size() < judged; i += k) if (!realA.contains(train.get(i))) realB.add(train.get(i));
+            List<BufferedImage> a = realA.stream().map(e -> e.image(side)).toList(), b = realB.stream().map(e -> e.image(side)).toList();
+            out.put("fid_drawn_vs_real", Fid.distance(c, drawnTrain, b)).put("fid_real_vs_real", Fid.distance(c, a, b))
+                    .put("judge_held_out_accuracy", c.config().report().map(ClassifierConfig.Report::testAccuracy).orElse(Double.NaN))
+                    .put("real_training_category_accuracy", ClassAccuracy.of(c, a,
+                            realA.stream().mapToInt(e -> EmojiSet.categoryIndex(e.category())).toArray()));
+        }
 
         /** A row per emoji: its caption, the real picture at the generated size, then samples of seeds 0 to 5. */
         private static void writeGrid(LatteFlow flow, List<Emoji> emoji, EmojiCaptions captions, Path file) throws IOException {
