@@ -1,6 +1,11 @@
 package io.latteflow.arrow;
 
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BaseLargeVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthVector;
+import org.apache.arrow.vector.BaseVariableWidthViewVector;
+import org.apache.arrow.vector.ExtensionTypeVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -31,7 +36,8 @@ import java.util.Map;
  * 32 bytes, and the input's allocator could not close). Here every column must hold exactly the batch's rows, every
  * struct field exactly its struct's values, and every vector pass Arrow's full validation (buffer sizes, offsets,
  * child lengths) before the row count is set, so that setting it grows nothing; a batch that fails is closed and
- * refused with a {@link BadBatch} naming the column and the lengths.
+ * refused with a {@link BadBatch} naming the column and the lengths. Arrow's full validation itself copies values out,
+ * so what it trusts is checked before it runs ({@link #checkValueBounds}).
  */
 final class BatchLoader {
     private BatchLoader() {
@@ -97,7 +103,11 @@ final class BatchLoader {
             }
             checkStructFields(column, what, column.getName());
             try {
-                ValueVectorUtility.validateFull(column);
+                ValueVectorUtility.validate(column);                     // buffer sizes, child lengths
+                checkValueBounds(column, what, column.getName());        // before the full validation copies values out
+                ValueVectorUtility.validateFull(column);                 // offsets in order, UTF-8, ...
+            } catch (BadBatch e) {
+                throw e;
             } catch (RuntimeException e) {               // ValidateUtil.ValidateException, or a buffer it could not read
                 throw new BadBatch(name + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
             }
@@ -113,6 +123,35 @@ final class BatchLoader {
             }
             checkStructFields(child, what, path + "." + child.getName());
         }
+    }
+
+    /**
+     * Arrow's full validation copies every string or binary value into an array to check it, trusting the first
+     * offset (it checks only that the offsets after it do not run backwards) and a view's length: a first offset of
+     * -882086663 made it allocate 882 MB for one value (issue 19, found by fuzzing: out of memory under -Xmx1g). With
+     * the first offset at 0 or more, no value is longer than the data buffer, which lies in the file.
+     */
+    private static void checkValueBounds(FieldVector vector, String what, String path) {
+        FieldVector v = vector instanceof ExtensionTypeVector<?> e ? e.getUnderlyingVector() : vector;
+        int n = v.getValueCount();
+        long first = n == 0 ? 0 : v instanceof BaseVariableWidthVector ? v.getOffsetBuffer().getInt(0)
+                : v instanceof BaseLargeVariableWidthVector ? v.getOffsetBuffer().getLong(0) : 0;
+        if (first < 0) throw new BadBatch(what + " '" + path + "': its first value starts at offset " + first);
+        if (v instanceof BaseVariableWidthViewVector views) {
+            ArrowBuf view = views.getDataBuffer();
+            List<ArrowBuf> data = views.getDataBuffers();
+            for (int i = 0; i < n; i++) {
+                if (views.isNull(i)) continue;
+                long at = (long) i * BaseVariableWidthViewVector.ELEMENT_SIZE;
+                int length = view.getInt(at), buffer = view.getInt(at + 8), offset = view.getInt(at + 12);
+                if (length < 0 || length > BaseVariableWidthViewVector.INLINE_SIZE
+                        && (buffer < 0 || buffer >= data.size() || offset < 0 || offset + (long) length > data.get(buffer).capacity())) {
+                    throw new BadBatch(what + " '" + path + "': value " + i + " claims " + length + " bytes at offset " + offset
+                            + " of data buffer " + buffer + ", which it has " + data.size() + " of");
+                }
+            }
+        }
+        for (FieldVector child : v.getChildrenFromFields()) checkValueBounds(child, what, path + "." + child.getName());
     }
 
     private static String values(int n) {

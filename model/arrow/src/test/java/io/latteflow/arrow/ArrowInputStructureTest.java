@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -94,6 +96,33 @@ class ArrowInputStructureTest {
             assertEquals(1, table.schema().getFields().size());
             assertFalse(table.next(0));
         }
+    }
+
+    @Test
+    void aStringColumnWhoseFirstOffsetIsNegativeIsRefusedBeforeArrowCopiesTheValueOut() throws IOException {
+        Path in = dir.resolve("negative-offset.arrows");
+        try (BufferAllocator a = new RootAllocator();
+             FileChannel ch = FileChannel.open(in, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            WriteChannel out = new WriteChannel(ch);
+            MessageSerializer.serialize(out, new Schema(List.of(utf8("prompt"))));
+            ArrowBuf validity = validity(a, 1), offsets = a.buffer(8), data = a.buffer(8);
+            offsets.setInt(0, -200_000_000);                 // Arrow's validation checks the offsets after the first
+            offsets.setInt(4, 0);
+            offsets.writerIndex(8);
+            data.setZero(0, 8);
+            data.writerIndex(8);
+            try (ArrowRecordBatch batch = new ArrowRecordBatch(1, List.of(new ArrowFieldNode(1, 0)), List.of(validity, offsets, data))) {
+                MessageSerializer.serialize(out, batch);
+            }
+            List.of(validity, offsets, data).forEach(ArrowBuf::close);
+            ArrowStreamWriter.writeEndOfStream(out, IpcOption.DEFAULT);
+        }
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+        String message = refusal(in);
+        long allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+        assertTrue(message.contains("column 'prompt': its first value starts at offset -200000000"), message);
+        assertTrue(allocated < 64L << 20, "allocated " + allocated + " bytes of heap for a file of " + Files.size(in));
     }
 
     /** A struct column {@code depth} levels deep, its innermost field a string. */
