@@ -44,6 +44,23 @@ class ShippedModelsITCase {
     }
 
     @Test
+    void theEmojiJudgeReadsTheCategoryOfEmojiItNeverSawAsItsConfigSays() throws Exception {
+        Classifier judge = Classifier.load(MODELS.resolve("emoji-judge"));
+        List<BufferedImage> images = new ArrayList<>();
+        List<Integer> wanted = new ArrayList<>();
+        for (String style : EmojiSet.STYLES) {
+            for (Emoji e : EmojiSet.load(style).heldOut()) {
+                images.add(e.image(64));
+                wanted.add(EmojiSet.categoryIndex(e.category()));
+            }
+        }
+        double accuracy = io.latteflow.model.eval.ClassAccuracy.of(judge, images, wanted.stream().mapToInt(Integer::intValue).toArray());
+        double recorded = judge.config().report().orElseThrow().testAccuracy();
+        assertTrue(Math.abs(accuracy - recorded) < 0.005, "held-out accuracy " + accuracy + " against the recorded " + recorded);
+        assertTrue(accuracy >= 0.75, "held-out category accuracy " + accuracy);
+    }
+
+    @Test
     void theEmojiModelAnswersFlagAndCategoryQuestionsAndDrawsAGrinningFaceYellow() throws Exception {
         Path dir = MODELS.resolve("latte-emoji");
         assertTrue(Files.isRegularFile(dir.resolve("model.safetensors")), "models/latte-emoji is shipped");
