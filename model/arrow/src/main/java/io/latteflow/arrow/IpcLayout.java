@@ -9,6 +9,8 @@ import org.apache.arrow.flatbuf.Message;
 import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flatbuf.RecordBatch;
 import org.apache.arrow.flatbuf.Schema;
+import org.apache.arrow.flatbuf.Type;
+import org.apache.arrow.flatbuf.Union;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -126,7 +128,8 @@ final class IpcLayout {
      * Arrow Java turns a schema's fields into its own by following each field's children, without a limit: a field
      * listed as its own child (two flatbuffer offsets pointing at each other) recursed until StackOverflowError
      * (issue 19, found by fuzzing), and children shared by many parents would be converted again for each. Every
-     * field is walked here first, at most {@link #MAX_NESTING} deep and {@link #MAX_FIELDS} in all.
+     * field is walked here first, at most {@link #MAX_NESTING} deep and {@link #MAX_FIELDS} in all, and what Arrow
+     * allocates for by a count in the schema is checked against what the count describes.
      */
     private void checkSchema(Schema schema, String what) throws IOException {
         if (schema == null) throw damaged(what + " is missing");
@@ -137,6 +140,16 @@ final class IpcLayout {
     private void checkField(Field field, int depth, int[] fields, String what) throws IOException {
         if (depth > MAX_NESTING) throw damaged(what + " nests its columns more than " + MAX_NESTING + " deep (a field inside itself?)");
         if (++fields[0] > MAX_FIELDS) throw damaged(what + " lists more than " + MAX_FIELDS + " columns and fields");
+        // Arrow sizes an array by a union's count of type ids before reading them: a count of 2^31 - 1 in a 300-byte
+        // file ran out of memory (issue 19, found by fuzzing). A union has one type id per child.
+        if (field.typeType() == Type.Union) {
+            Union union = (Union) field.type(new Union());
+            int ids = union == null ? 0 : union.typeIdsLength();
+            if (ids < 0 || ids > field.childrenLength()) {
+                throw damaged(what + "'s union field '" + field.name() + "' lists " + ids + " type ids for "
+                        + field.childrenLength() + " children");
+            }
+        }
         for (int i = 0; i < field.childrenLength(); i++) checkField(field.children(i), depth + 1, fields, what);
     }
 
