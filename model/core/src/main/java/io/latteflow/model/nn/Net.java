@@ -31,6 +31,10 @@ import java.util.TreeMap;
  * }</pre>
  */
 public final class Net {
+    static {
+        NativeHeap.configure();            // before graphs churn native arrays: glibc would keep what they free (issue 19)
+    }
+
     public final SameDiff sd = SameDiff.create();
     private final ParamStore params;
     private final boolean training;
