@@ -227,7 +227,7 @@ final class IpcLayout {
         try {
             // A dictionary batch carries its values as a record batch, which Arrow reads the same way, after the body.
             RecordBatch rb = m.headerType() == MessageHeader.RecordBatch ? (RecordBatch) m.header(new RecordBatch())
-                    : ((org.apache.arrow.flatbuf.DictionaryBatch) m.header(new org.apache.arrow.flatbuf.DictionaryBatch())).data();
+                    : dictionaryData((org.apache.arrow.flatbuf.DictionaryBatch) m.header(new org.apache.arrow.flatbuf.DictionaryBatch()));
             if (rb == null) throw damaged("record batch " + index + " has no header");
             checkRows(rb, body, index);
         } catch (RuntimeException unreadable) {
@@ -238,9 +238,20 @@ final class IpcLayout {
         }
     }
 
+    /** A dictionary batch's values; its id and delta flag, which Arrow reads after the body, read here first. */
+    private static RecordBatch dictionaryData(org.apache.arrow.flatbuf.DictionaryBatch batch) {
+        if (batch == null) return null;
+        batch.id();
+        batch.isDelta();
+        return batch.data();
+    }
+
     private void checkRows(RecordBatch rb, long body, int index) throws IOException {
         for (int i = 0; i < rb.variadicBufferCountsLength(); i++) rb.variadicBufferCounts(i);
-        if (rb.compression() != null) rb.compression().codec();
+        if (rb.compression() != null) {
+            rb.compression().codec();
+            rb.compression().method();           // found by fuzzing: unreadable, it leaked the body as the above did
+        }
         long rows = rb.length();
         // A compressed body may hold fewer bytes; Arrow's own buffer checks and the input's allocator limit cover it.
         if (rows < 0 || (rb.compression() == null && rows > 8 * body)) {
