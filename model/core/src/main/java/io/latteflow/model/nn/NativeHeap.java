@@ -21,6 +21,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code -Dlatte.malloc.mmapThreshold=BYTES} chooses another threshold, {@code =0} leaves glibc's default; a
  * {@code MALLOC_MMAP_THRESHOLD_} the user set wins. Not glibc (another OS or libc): nothing is done.
+ *
+ * <p>Smaller blocks still come from the arenas, and a process that drops whole models (a Flink TaskManager that
+ * lives through job restarts) leaves them there in pieces: the Flink soak's surviving TaskManager grew about 200 MB a
+ * minute, and {@code malloc_trim(0)} after a full GC gave back 470-590 MB of it (docs/RELIABILITY.md). JavaCPP 1.5.7
+ * has no binding of it, so {@link #configure()} also starts a daemon thread that calls {@code malloc_trim(0)} through
+ * JNA every {@code latte.malloc.trimSeconds} (60; 0 turns it off).
  */
 public final class NativeHeap {
     private static final Logger LOG = LoggerFactory.getLogger(NativeHeap.class);
@@ -49,11 +55,38 @@ public final class NativeHeap {
                 state = "not glibc (" + e.getClass().getSimpleName() + "): left as is";
             }
         }
+        long every = Long.getLong("latte.malloc.trimSeconds", 60);
+        if (every > 0 && !state.startsWith("not glibc")) {
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        Thread.sleep(every * 1000);
+                        trim();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "latte-malloc-trim");
+            t.setDaemon(true);
+            t.start();
+            state += "; malloc_trim every " + every + " s";
+        }
         LOG.debug("Native heap: {}", state);
         return state;
     }
 
+    /** Returns the free memory at the top of glibc's heaps and in its arenas' free pages to the system; false if none or not glibc. */
+    public static boolean trim() {
+        try {
+            return Native.load("c", LibC.class).malloc_trim(0) == 1;
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
     private interface LibC extends Library {
         int mallopt(int param, int value);
+
+        int malloc_trim(long pad);
     }
 }

@@ -20,6 +20,7 @@ class NativeHeapITCase {
     public static final class Churn {
         public static void main(String[] args) throws Exception {
             if (args[0].equals("configure")) NativeHeap.configure();
+            boolean trim = args[0].equals("trim");
             for (int round = 0; round < 60; round++) {
                 List<org.nd4j.linalg.api.ndarray.INDArray> arrays = new ArrayList<>();
                 for (int i = 0; i < 40; i++) {
@@ -27,6 +28,7 @@ class NativeHeapITCase {
                 }
                 for (var a : arrays) a.close();
             }
+            if (trim && !NativeHeap.trim()) System.out.println("malloc_trim returned nothing");
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("VmRSS:")) System.out.println("RSS_MB " + Long.parseLong(line.replaceAll("\\D", "")) / 1024);
             }
@@ -47,8 +49,9 @@ class NativeHeapITCase {
     }
 
     @Test
-    void freedArraysLeaveTheProcessWithTheThresholdFixed() throws Exception {
-        long fixed = rss("configure"), rising = rss("default");
+    void freedArraysLeaveTheProcessWithTheThresholdFixedOrATrim() throws Exception {
+        long fixed = rss("configure"), rising = rss("default"), trimmed = rss("trim");
         assertTrue(fixed + 150 < rising, "resident MB after the churn: " + fixed + " with NativeHeap, " + rising + " without");
+        assertTrue(trimmed + 150 < rising, "resident MB after the churn: " + trimmed + " after malloc_trim, " + rising + " without");
     }
 }
