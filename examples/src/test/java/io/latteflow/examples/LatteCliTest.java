@@ -206,6 +206,44 @@ class LatteCliTest {
     }
 
     @Test
+    void initCoupleWithACodecDrawsInItsLatentSpaceAndTrainingFromItKeepsTheCodec(@TempDir Path tmp) throws Exception {
+        Path codec = tmp.resolve("dc-ae"), out = tmp.resolve("couple"), png = tmp.resolve("drawn.png");
+        io.latteflow.model.latent.DcAeCodec.create(tinyCodec(), 16, 2).save(codec, 0.6);
+        Run bad = latte("init-couple", "--vlm", HF_TIED.toString(), "--out", tmp.resolve("bad").toString(), "--groups", "2",
+                "--codec", codec.toString(), "--gen-image-size", "15");
+        assertEquals(2, bad.exit(), bad.err());
+        assertTrue(bad.err().contains("must be a multiple of the codec's spatial factor 2"), bad.err());
+        assertFalse(Files.exists(tmp.resolve("bad").resolve("model.safetensors")));
+
+        Run init = latte("init-couple", "--vlm", HF_TIED.toString(), "--out", out.toString(), "--groups", "2",
+                "--gen-image-size", "16", "--codec", codec.toString(), "--dtype", "F32");
+        assertEquals(0, init.exit(), init.err());
+        assertTrue(init.err().contains("64 latent tokens per 16x16 image"), init.err());
+        assertTrue(Files.isRegularFile(out.resolve("codec").resolve(io.latteflow.model.latent.DcAeCodec.DIFFUSERS_WEIGHTS)));
+        Path images = tmp.resolve("images"), run = tmp.resolve("run");
+        png(images.resolve("red_square.png"), 16, Color.RED);
+        png(images.resolve("blue_square.png"), 16, Color.BLUE);
+        Run train = latte("train", "--init", out.toString(), "--images", images.toString(), "--out", run.toString(), "--steps", "2", "--batch", "2");
+        assertEquals(0, train.exit(), train.err());
+        for (Path m : List.of(out, run)) {
+            Run gen = latte("generate", "--model", m.toString(), "--prompt", "a red square", "--steps", "2", "--out", png.toString(), "--force");
+            assertEquals(0, gen.exit(), gen.err());
+            assertEquals(16, ImageIO.read(png.toFile()).getWidth());
+        }
+    }
+
+    /** A DC-AE small enough for a test: f2, 4 latent channels. */
+    static io.latteflow.model.latent.DcAeConfig tinyCodec() {
+        var stages = List.of(
+                new io.latteflow.model.latent.DcAeConfig.Stage(8, 1, io.latteflow.model.latent.DcAeConfig.Block.RES, List.of(),
+                        io.latteflow.model.latent.DcAeConfig.Norm.RMS, io.latteflow.model.latent.DcAeConfig.Act.SILU),
+                new io.latteflow.model.latent.DcAeConfig.Stage(16, 1, io.latteflow.model.latent.DcAeConfig.Block.EVIT, List.of(),
+                        io.latteflow.model.latent.DcAeConfig.Norm.RMS, io.latteflow.model.latent.DcAeConfig.Act.SILU));
+        return new io.latteflow.model.latent.DcAeConfig(3, 4, 8, stages, stages, true, true, true, true,
+                io.latteflow.model.latent.DcAeConfig.Act.RELU, 1.0);
+    }
+
+    @Test
     void askOnAHuggingFaceFolderRejectsADecompressionBombBeforeDecoding() throws Exception {
         Path bomb = dir.resolve("bomb.png");
         Files.write(bomb, pngBomb(100_000, 100_000));
@@ -266,15 +304,8 @@ class LatteCliTest {
         Path images = dir.resolve("images");
         png(images.resolve("red_apple.png"), 16, Color.RED);
         png(images.resolve("blue-car.png"), 16, Color.BLUE);
-        List<io.latteflow.model.latent.DcAeConfig.Stage> stages = List.of(
-                new io.latteflow.model.latent.DcAeConfig.Stage(8, 1, io.latteflow.model.latent.DcAeConfig.Block.RES, List.of(),
-                        io.latteflow.model.latent.DcAeConfig.Norm.RMS, io.latteflow.model.latent.DcAeConfig.Act.SILU),
-                new io.latteflow.model.latent.DcAeConfig.Stage(16, 1, io.latteflow.model.latent.DcAeConfig.Block.EVIT, List.of(),
-                        io.latteflow.model.latent.DcAeConfig.Norm.RMS, io.latteflow.model.latent.DcAeConfig.Act.SILU));
-        var tiny = new io.latteflow.model.latent.DcAeConfig(3, 4, 8, stages, stages, true, true, true, true,
-                io.latteflow.model.latent.DcAeConfig.Act.RELU, 1.0);
         Path codec = dir.resolve("my-codec");
-        io.latteflow.model.latent.DcAeCodec.create(tiny, 16, 1).save(codec, 0.7);
+        io.latteflow.model.latent.DcAeCodec.create(tinyCodec(), 16, 1).save(codec, 0.7);
 
         Path out = dir.resolve("model");
         Run r = latte("train", "--preset", "tiny", "--images", images.toString(), "--codec", codec.toString(),

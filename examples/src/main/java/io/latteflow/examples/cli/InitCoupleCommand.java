@@ -56,6 +56,11 @@ public final class InitCoupleCommand implements Callable<Integer> {
             description = "Pixel patch side of the latent codec: (PX/patch)^2 image tokens. Default: ${DEFAULT-VALUE}.")
     int latentPatch;
 
+    @Option(names = "--codec", paramLabel = "DIR",
+            description = "Draw in the latent space of this DC-AE folder (e.g. mit-han-lab/dc-ae-f32c32-in-1.0-diffusers, the "
+                    + "paper's), copied into --out/codec; one token per latent cell, --latent-patch is ignored. Default: pixel patches.")
+    Path codec;
+
     @Option(names = "--seed", paramLabel = "K", defaultValue = "0", description = "Seed of the new weights. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -77,7 +82,7 @@ public final class InitCoupleCommand implements Callable<Integer> {
         List<String> written = written(dir);
         checkOut(written);
         PrintWriter err = spec.commandLine().getErr();
-        CoupleInit.Settings settings = new CoupleInit.Settings(variant, groups, !noResidualAttention, genImageSize, latentPatch, seed);
+        CoupleInit.Settings settings = new CoupleInit.Settings(variant, groups, !noResidualAttention, genImageSize, latentPatch, seed, codec);
         LatteConfig c;
         try {
             CoupleInit.config(Qwen2VlFolder.read(dir).config(), settings);       // bad settings fail before the weights load
@@ -97,9 +102,10 @@ public final class InitCoupleCommand implements Callable<Integer> {
     }
 
     /** The files the new model is made of, listed in --out's marker so that a later {@code --force} removes these only. */
-    private static List<String> written(Path vlmDir) {
+    private List<String> written(Path vlmDir) {
         List<String> files = new ArrayList<>(List.of(Checkpoint.CONFIG, Checkpoint.WEIGHTS, Checkpoint.TOKENIZER));
         for (String name : CoupleInit.CHAT_FILES) if (Files.isRegularFile(vlmDir.resolve(name))) files.add(name);
+        if (codec != null) files.add(CoupleInit.CODEC_FOLDER + "/**");
         return files;
     }
 

@@ -37,16 +37,32 @@ public final class CoupleInit {
     private CoupleInit() {
     }
 
-    public record Settings(Variant variant, int groups, boolean residualAttention, int genImageSize, int latentPatch, long seed) {
+    /**
+     * @param codec a DC-AE folder to draw in (copied into the model as {@value #CODEC_FOLDER}; {@code latentPatch} is
+     *              then its spatial factor), or null for pixel patches of {@code latentPatch}
+     */
+    public record Settings(Variant variant, int groups, boolean residualAttention, int genImageSize, int latentPatch, long seed, Path codec) {
+        public Settings(Variant variant, int groups, boolean residualAttention, int genImageSize, int latentPatch, long seed) {
+            this(variant, groups, residualAttention, genImageSize, latentPatch, seed, null);
+        }
     }
 
+    /** Where a model keeps the DC-AE it draws in, relative to its folder ({@code "codec": "dc-ae:codec"}). */
+    public static final String CODEC_FOLDER = "codec";
+
     /** The LatteConfig of the new model: the VLM's sizes with these generation settings; checked before any weight is read. */
-    public static LatteConfig config(LatteConfig vlm, Settings s) {
+    public static LatteConfig config(LatteConfig vlm, Settings s) throws IOException {
         if (s.groups() < 1 || vlm.numLayers() % s.groups() != 0) {
             throw new IllegalArgumentException("--groups " + s.groups() + " must divide the VLM's " + vlm.numLayers() + " layers");
         }
-        return vlm.toBuilder().variant(s.variant()).groups(s.groups()).overlap(Math.min(vlm.overlap(), 1000 / s.groups() - 1))
-                .residualAttention(s.residualAttention()).genImageSize(s.genImageSize()).latentPatch(s.latentPatch()).build();
+        LatteConfig c = vlm.toBuilder().variant(s.variant()).groups(s.groups()).overlap(Math.min(vlm.overlap(), 1000 / s.groups() - 1))
+                .residualAttention(s.residualAttention()).build();
+        if (s.codec() == null) return c.toBuilder().genImageSize(s.genImageSize()).latentPatch(s.latentPatch()).build();
+        io.latteflow.model.latent.DcAeConfig dcAe = io.latteflow.model.latent.DcAeCodec.readConfig(s.codec());
+        if (s.genImageSize() % dcAe.spatialFactor() != 0) {
+            throw new IllegalArgumentException("--gen-image-size " + s.genImageSize() + " must be a multiple of the codec's spatial factor " + dcAe.spatialFactor());
+        }
+        return c.withDcAe(CODEC_FOLDER, dcAe, s.genImageSize());
     }
 
     public static LatteConfig write(Path vlmDir, Path out, Settings s, DType dtype) throws IOException {
@@ -60,6 +76,7 @@ public final class CoupleInit {
         LatteWeights.addGeneration(c, store);
         Files.createDirectories(out);
         Checkpoint.save(out, c, store, vlmDir.resolve(Checkpoint.TOKENIZER), dtype);
+        if (s.codec() != null) io.latteflow.model.latent.DcAeCodec.copyFolder(s.codec(), out.resolve(CODEC_FOLDER));
         for (String name : CHAT_FILES) {
             Path file = vlmDir.resolve(name);
             if (Files.isRegularFile(file)) Files.copy(file, out.resolve(name), StandardCopyOption.REPLACE_EXISTING);

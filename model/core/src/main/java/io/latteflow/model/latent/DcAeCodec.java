@@ -173,11 +173,17 @@ public final class DcAeCodec implements LatentCodec {
      */
     public void copyFolderTo(Path target) throws IOException {
         if (folder == null) throw new IOException("This DC-AE was not loaded from a folder; save it with save(folder, scalingFactor)");
+        copyFolder(folder, target);
+    }
+
+    /** Copies a DC-AE folder of either layout ({@code config.json} and its weights file) to {@code target}, unless it is that folder. */
+    public static void copyFolder(Path from, Path target) throws IOException {
+        Layout layout = layoutOf(from);
         Files.createDirectories(target);
-        if (Files.isSameFile(folder, target)) return;
+        if (Files.isSameFile(from, target)) return;
         String weights = layout == Layout.DIFFUSERS ? DIFFUSERS_WEIGHTS : ORIGINAL_WEIGHTS;
         for (String f : List.of("config.json", weights)) {
-            Files.copy(folder.resolve(f), target.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(from.resolve(f), target.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
     }
 
