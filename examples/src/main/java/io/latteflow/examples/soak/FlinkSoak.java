@@ -11,6 +11,7 @@ import io.latteflow.flink.ImageResult;
 import io.latteflow.flink.LatteOptions;
 import io.latteflow.flink.LatteResults;
 import io.latteflow.flink.LatteStreams;
+import io.latteflow.flink.LocalFlinkCluster;
 import io.latteflow.flink.QuestionRequest;
 import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
@@ -20,6 +21,7 @@ import org.apache.flink.api.common.serialization.SimpleStringEncoder;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -139,7 +141,10 @@ public final class FlinkSoak {
         LatteOptions options = ob.build();
 
         Path results = Files.createDirectories(out.resolve("results"));
-        try (SoakCluster cluster = new SoakCluster(out.resolve("cluster"), 1, o.getOrDefault("tm-memory", "1600m"));
+        // The ITCases' process cluster (LocalFlinkCluster, from latte.jar here), with JIT compilers as in production and
+        // every failover kept in the job's exception history (the default keeps 16); restarts are the job's own.
+        try (LocalFlinkCluster cluster = new LocalFlinkCluster(out.resolve("cluster"), 1, o.getOrDefault("tm-memory", "1600m"),
+                List.of(), Map.of(WebOptions.MAX_EXCEPTION_HISTORY_SIZE, 10000));
              BufferedWriter samples = Files.newBufferedWriter(out.resolve("samples.csv"), StandardCharsets.UTF_8);
              BufferedWriter kills = Files.newBufferedWriter(out.resolve("kills.csv"), StandardCharsets.UTF_8)) {
             samples.write("t_s,process,pid,rss_mb,heap_used_mb,job_state,restarts,checkpoints,committed\n");
@@ -161,7 +166,7 @@ public final class FlinkSoak {
             // The model operators are slow next to their sources, so the requests in the network buffers would hold an
             // aligned barrier back for minutes: unaligned checkpoints take the in-flight requests into the checkpoint.
             job.set(CheckpointingOptions.ENABLE_UNALIGNED, true);
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(SoakCluster.HOST, cluster.restPort, job);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(LocalFlinkCluster.HOST, cluster.restPort, job);
             env.setParallelism(2);
             env.enableCheckpointing(checkpointMs);
             build(env, requests, steps, pngs, options, results);
@@ -322,7 +327,7 @@ public final class FlinkSoak {
      * its VmRSS once the job is over, after a full collection ({@code jcmd PID GC.run}), and after
      * {@code malloc_trim(0)} (through gdb, when installed).
      */
-    private Map<String, Object> afterTheJob(SoakCluster cluster, String name) throws InterruptedException {
+    private Map<String, Object> afterTheJob(LocalFlinkCluster cluster, String name) throws InterruptedException {
         Map<String, Object> m = new LinkedHashMap<>();
         if (!cluster.alive(name)) return m;
         long pid = cluster.pid(name);
@@ -356,14 +361,14 @@ public final class FlinkSoak {
     }
 
     /** A metric's value from a REST metrics query, or NaN. */
-    private static double metric(SoakCluster cluster, String path, String name) throws InterruptedException {
+    private static double metric(LocalFlinkCluster cluster, String path, String name) throws InterruptedException {
         JsonNode m = cluster.get(path);
         if (m == null) return Double.NaN;
         for (JsonNode e : m) if (name.equals(e.path("id").asText())) return e.path("value").asDouble(Double.NaN);
         return Double.NaN;
     }
 
-    private static long metric(SoakCluster cluster, String path, String name, long orElse) throws InterruptedException {
+    private static long metric(LocalFlinkCluster cluster, String path, String name, long orElse) throws InterruptedException {
         double v = metric(cluster, path, name);
         return Double.isNaN(v) ? orElse : (long) v;
     }

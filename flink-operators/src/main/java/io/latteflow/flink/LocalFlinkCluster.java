@@ -39,13 +39,15 @@ import java.util.Set;
 
 /**
  * A standalone Flink session cluster on 127.0.0.1 made of real JVM processes: one JobManager
- * ({@code StandaloneSessionClusterEntrypoint}) and any number of TaskManagers ({@code TaskManagerRunner}).
+ * ({@code StandaloneSessionClusterEntrypoint}) and any number of TaskManagers ({@code TaskManagerRunner}), started
+ * the way flink-dist's scripts would start them, with the memory flags Flink computes from the process sizes. For the
+ * process-cluster ITCases and the Flink soak ({@code bench/soak.sh flink}); not a way to run production clusters, and
+ * not public API.
  *
- * <p>There is no flink-dist on Maven Central, so every process runs from this test JVM's own classpath (Flink,
- * the connectors, ND4J, the model and flink-operators classes, the test classes), with the same JVM flags the
- * tests run with. The configuration is a {@code config.yaml} (the Flink 2.x file name) in a conf dir passed with
- * {@code --configDir}; each process writes its stdout and stderr to {@code <name>.log} next to it. Other modules'
- * tests use it through this module's test jar.
+ * <p>There is no flink-dist on Maven Central, so every process runs from this JVM's own class path (Flink, the
+ * connectors, ND4J, the model and flink-operators classes: the test class path, or {@code latte.jar}), with its
+ * native-cache and offline settings. The configuration is a {@code config.yaml} (the Flink 2.x file name) in a conf
+ * dir passed with {@code --configDir}; each process writes its stdout and stderr to {@code <name>.log} next to it.
  *
  * <pre>{@code
  * try (LocalFlinkCluster cluster = new LocalFlinkCluster(dir, 2)) {
@@ -62,30 +64,46 @@ public final class LocalFlinkCluster implements AutoCloseable {
 
     public final Path dir, confDir;
     public final int rpcPort, restPort;
-    private final int slotsPerTaskManager;
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final Map<String, Path> logs = new LinkedHashMap<>();
     private final Set<String> killed = new HashSet<>();
     private final Path argFile;
-    private Configuration config;
+    private final Configuration config;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final Thread reaper = new Thread(this::destroyAll, "local-flink-cluster-reaper");
 
+    /**
+     * The cluster of the ITCases: 1,600 MB TaskManagers, jobs restarted up to 30 times a second apart, C1-compiled
+     * JVMs (fewer JIT threads: several JVMs share 2 cores with other work).
+     */
     public LocalFlinkCluster(Path dir, int slotsPerTaskManager) throws IOException {
-        this.dir = Files.createDirectories(dir);
-        this.confDir = Files.createDirectories(dir.resolve("conf"));
-        this.slotsPerTaskManager = slotsPerTaskManager;
+        this(dir, slotsPerTaskManager, "1600m", List.of("-XX:TieredStopAtLevel=1"), Map.of(
+                RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay",
+                RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 30,
+                RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, "1 s"));
+    }
+
+    /**
+     * A cluster in {@code dir} whose TaskManagers have {@code slotsPerTaskManager} slots and {@code taskManagerMemory}
+     * of total process memory (Flink's notation: {@code "1600m"}); {@code jvmOptions} are added to every process's
+     * JVM options and {@code extraConfig} to (or over) the configuration.
+     */
+    public LocalFlinkCluster(Path dir, int slotsPerTaskManager, String taskManagerMemory, List<String> jvmOptions,
+            Map<ConfigOption<?>, Object> extraConfig) throws IOException {
+        this.dir = Files.createDirectories(dir.toAbsolutePath());
+        this.confDir = Files.createDirectories(this.dir.resolve("conf"));
         this.rpcPort = freePort();
         int rest;
         do rest = freePort(); while (rest == rpcPort);
         this.restPort = rest;
-        writeConfig();
-        this.argFile = writeArgFile();
-        // Also when the test JVM exits without running @AfterEach (e.g. interrupted by surefire): no leftover JVMs.
+        this.config = writeConfig(slotsPerTaskManager, taskManagerMemory, extraConfig);
+        this.argFile = writeArgFile(jvmOptions);
+        // Also when the JVM exits without closing the cluster (e.g. a test interrupted by surefire): no leftover JVMs.
         Runtime.getRuntime().addShutdownHook(reaper);
     }
 
-    private void writeConfig() throws IOException {
+    private Configuration writeConfig(int slotsPerTaskManager, String taskManagerMemory, Map<ConfigOption<?>, Object> extraConfig)
+            throws IOException {
         Map<ConfigOption<?>, Object> c = new LinkedHashMap<>();
         c.put(JobManagerOptions.ADDRESS, HOST);
         c.put(JobManagerOptions.BIND_HOST, HOST);
@@ -99,7 +117,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
         // Small, for 2 loaded cores. Flink-dist's start scripts turn these totals into the JVM's -Xmx etc. and
         // into -D options for each memory component (BashJavaUtils); without the scripts, see jvmOptions().
         c.put(JobManagerOptions.TOTAL_PROCESS_MEMORY, "800m");
-        c.put(TaskManagerOptions.TOTAL_PROCESS_MEMORY, "1600m");
+        c.put(TaskManagerOptions.TOTAL_PROCESS_MEMORY, taskManagerMemory);
         c.put(TaskManagerOptions.CPU_CORES, (double) slotsPerTaskManager);
         c.put(TaskManagerOptions.MANAGED_MEMORY_SIZE, "64m");
         // Headroom for ND4J's off-heap buffers next to Flink's own direct memory.
@@ -107,21 +125,19 @@ public final class LocalFlinkCluster implements AutoCloseable {
         c.put(TaskManagerOptions.NETWORK_MEMORY_MIN, "64m");
         c.put(TaskManagerOptions.NETWORK_MEMORY_MAX, "64m");
         c.put(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
-        c.put(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        c.put(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 30);
-        c.put(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, "1 s");
         // A SIGKILLed TaskManager answers no heartbeat: notice it within seconds, not the default 50 s.
         c.put(HeartbeatManagerOptions.HEARTBEAT_INTERVAL, "1 s");
         c.put(HeartbeatManagerOptions.HEARTBEAT_TIMEOUT, "5 s");
         c.put(CoreOptions.TMP_DIRS, Files.createDirectories(dir.resolve("tmp")).toString());
-        StringBuilder yaml = new StringBuilder("# written by LocalFlinkCluster\n");
+        c.putAll(extraConfig);
+        StringBuilder yaml = new StringBuilder("# written by io.latteflow.flink.LocalFlinkCluster\n");
         Map<String, String> flat = new LinkedHashMap<>();
         c.forEach((k, v) -> {
             flat.put(k.key(), String.valueOf(v));
             yaml.append(k.key()).append(": '").append(String.valueOf(v).replace("'", "''")).append("'\n");
         });
         Files.writeString(confDir.resolve("config.yaml"), yaml);
-        config = Configuration.fromMap(flat);
+        return Configuration.fromMap(flat);
     }
 
     /**
@@ -144,13 +160,14 @@ public final class LocalFlinkCluster implements AutoCloseable {
         return List.of(d.trim().split("\\s+"));
     }
 
-    /** The JVM options and classpath in a {@code java @file}: the test classpath is too long for one argument. */
-    private Path writeArgFile() throws IOException {
+    /** The JVM options and class path in a {@code java @file}: the test class path is too long for one argument. */
+    private Path writeArgFile(List<String> jvmOptions) throws IOException {
         List<String> args = new ArrayList<>(List.of(
                 "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-                // Fewer GC and JIT threads: 5 JVMs share 2 cores with training jobs.
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                // Fewer GC threads: several JVMs share 2 cores with other work.
+                "-XX:+UseSerialGC",
                 "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"));
+        args.addAll(jvmOptions);
         for (String p : List.of("org.bytedeco.javacpp.cachedir", "DJL_CACHE_DIR", "offline", "ai.djl.offline")) {
             String v = System.getProperty(p);
             if (v != null) args.add("-D" + p + "=" + v);
@@ -166,6 +183,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
         start("jobmanager", false, "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
     }
 
+    /** A TaskManager whose resource id (and REST id) is {@code name}. */
     public void startTaskManager(String name) throws IOException {
         start(name, true, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                 "-D", TaskManagerOptions.TASK_MANAGER_RESOURCE_ID.key() + "=" + name);
@@ -182,15 +200,20 @@ public final class LocalFlinkCluster implements AutoCloseable {
         Path log = dir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        // As docs/FLINK.md asks of TaskManagers: one engine thread per task, glibc arenas capped (each job attempt
+        // brings new task threads; see docs/DESIGN-NOTES.md). glibc settings of this JVM's environment
+        // (MALLOC_MMAP_THRESHOLD_ in a soak run) reach the cluster's processes too.
         pb.environment().put("OMP_NUM_THREADS", "1");
-        // Each job attempt brings new task threads; see docs/DESIGN-NOTES.md on glibc arenas.
         pb.environment().put("MALLOC_ARENA_MAX", "2");
+        System.getenv().forEach((k, v) -> {
+            if (k.startsWith("MALLOC_")) pb.environment().put(k, v);
+        });
         logs.put(name, log);
         processes.put(name, pb.start());
     }
 
     /** SIGKILL: {@link Process#destroyForcibly()} sends SIGKILL on Linux, so the process gets no chance to say goodbye. */
-    synchronized void kill(String name) throws InterruptedException {
+    public synchronized void kill(String name) throws InterruptedException {
         Process p = processes.get(name);
         killed.add(name);
         p.destroyForcibly();
@@ -205,13 +228,18 @@ public final class LocalFlinkCluster implements AutoCloseable {
         return null;
     }
 
-    synchronized long pid(String name) {
+    public synchronized long pid(String name) {
         return processes.get(name).pid();
     }
 
-    synchronized boolean alive(String name) {
+    public synchronized boolean alive(String name) {
         Process p = processes.get(name);
         return p != null && p.isAlive();
+    }
+
+    /** Every process started, killed or not, in the order they were started. */
+    public synchronized List<String> names() {
+        return new ArrayList<>(processes.keySet());
     }
 
     /** The REST resource as JSON, or null while the REST endpoint does not answer (yet). */
@@ -238,6 +266,24 @@ public final class LocalFlinkCluster implements AutoCloseable {
                 throw new IllegalStateException("not " + n + " TaskManagers after " + timeout + ": " + tms);
             }
             Thread.sleep(250);
+        }
+    }
+
+    /** The ids of the TaskManagers registered at the JobManager (empty while it does not answer). */
+    public List<String> registeredTaskManagers() throws InterruptedException {
+        List<String> ids = new ArrayList<>();
+        JsonNode tms = get("/taskmanagers");
+        if (tms != null) for (JsonNode tm : tms.path("taskmanagers")) ids.add(tm.path("id").asText());
+        return ids;
+    }
+
+    /** Waits until the TaskManager {@code name} has registered at the JobManager. */
+    public void awaitTaskManager(String name, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!registeredTaskManagers().contains(name)) {
+            if (!alive(name)) throw new IllegalStateException(name + " exited; see " + dir.resolve(name + ".log"));
+            if (System.nanoTime() > deadline) throw new IllegalStateException(name + " did not register within " + timeout);
+            Thread.sleep(200);
         }
     }
 
