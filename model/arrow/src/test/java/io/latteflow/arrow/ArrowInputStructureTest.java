@@ -20,6 +20,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowDictionaryBatch;
 import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.ipc.message.IpcOption;
@@ -123,6 +124,30 @@ class ArrowInputStructureTest {
         long allocated = threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
         assertTrue(message.contains("column 'prompt': its first value starts at offset -200000000"), message);
         assertTrue(allocated < 64L << 20, "allocated " + allocated + " bytes of heap for a file of " + Files.size(in));
+    }
+
+    @Test
+    void aDictionaryBatchWhoseIdTheSchemaLacksIsRefusedAndReleased() throws IOException {
+        Path in = dir.resolve("stray-dictionary.arrows");
+        try (BufferAllocator a = new RootAllocator();
+             FileChannel ch = FileChannel.open(in, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            WriteChannel out = new WriteChannel(ch);
+            MessageSerializer.serialize(out, new Schema(List.of(utf8("prompt"))));
+            ArrowBuf validity = validity(a, 1), offsets = a.buffer(8), data = a.buffer(8);
+            offsets.setInt(0, 0);
+            offsets.setInt(4, 1);
+            offsets.writerIndex(8);
+            data.setZero(0, 8);
+            data.writerIndex(8);
+            try (ArrowRecordBatch values = new ArrowRecordBatch(1, List.of(new ArrowFieldNode(1, 0)), List.of(validity, offsets, data));
+                 ArrowDictionaryBatch dictionary = new ArrowDictionaryBatch(5, values)) {
+                MessageSerializer.serialize(out, dictionary);
+            }
+            List.of(validity, offsets, data).forEach(ArrowBuf::close);
+            ArrowStreamWriter.writeEndOfStream(out, IpcOption.DEFAULT);
+        }
+        String message = refusal(in);                        // Arrow's own reader keeps the batch's 32 bytes
+        assertTrue(message.contains("dictionary 5 is not defined in the schema"), message);
     }
 
     /** A struct column {@code depth} levels deep, its innermost field a string. */
