@@ -61,14 +61,40 @@ class EvalAndResultsITCase {
         }
         Path grid = dir.resolve("grid.png");
         LatteCliTest.Run r = latte("eval", "emoji", "--model", model.toString(), "--split", "train", "--questions", "6",
-                "--canvases", "1", "--generate", "0", "--grid", grid.toString());
+                "--canvases", "1", "--generate", "0", "--judged", "12", "--grid", grid.toString());
         assertEquals(0, r.exit(), r.err());
-        JsonNode vqa = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow()).path("vqa");
+        JsonNode result = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        JsonNode vqa = result.path("vqa");
+        // the emoji judge read 12 images drawn from training captions and 12 from held-out ones, and compared features
+        JsonNode judge = result.path("judge");
+        assertEquals(12, judge.path("train_captions").path("samples").asInt());
+        assertEquals(12, judge.path("held_out_captions").path("samples").asInt());
+        assertTrue(judge.path("real_training_category_accuracy").asDouble() > 0.9, "the judge knows the real training emoji: " + judge);
+        assertTrue(judge.path("fid_drawn_vs_real").isNull() && judge.path("fid_note").asText().contains("more than 256 images"),
+                "FID is left out for 12 images of 256 features: " + judge);
         assertEquals(6 + 2 * 3, vqa.path("asked").asInt(), "6 single-emoji questions and 3 per canvas in each of 2 styles");
         BufferedImage sheet = ImageIO.read(grid.toFile());
         int cell = tiny.genImageSize() * 3;
         assertEquals(12 * (cell + 2) + 2, sheet.getHeight(), "12 emoji, one row each");
         assertTrue(sheet.getWidth() > 7 * (cell + 2), "a caption, the real emoji and 6 samples per row");
+    }
+
+    @Test
+    void codecEvalMeasuresPsnrAndTheJudgeOnReconstructionsOfTheHeldOutEmoji() throws Exception {
+        Path codec = dir.resolve("codec");
+        io.latteflow.model.latent.DcAeCodec.create(LatteCliTest.tinyCodec(), 64, 3).save(codec, 1.0);
+        LatteCliTest.Run r = latte("eval", "codec", codec.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode result = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertTrue(result.path("images").asInt() > 700, "both styles' held-out emoji: " + result);
+        JsonNode row = result.path("codecs").get(0);
+        assertEquals(2, row.path("spatial_factor").asInt());
+        double psnr = row.path("psnr_db").asDouble();
+        assertTrue(psnr > 0 && psnr < 20, "an untrained codec reconstructs badly: " + psnr + " dB");
+        assertTrue(row.path("judge_category_accuracy").asDouble() < result.path("judge_real_category_accuracy").asDouble(), result.toString());
+        LatteCliTest.Run bad = latte("eval", "codec", dir.resolve("none").toString());
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("Cannot load the codec in"), bad.err());
     }
 
     @Test

@@ -7,6 +7,11 @@ import io.latteflow.model.GeneratedImage;
 import io.latteflow.model.GenerationRequest;
 import io.latteflow.model.ImageGrid;
 import io.latteflow.model.Images;
+import io.latteflow.model.latent.DcAeCodec;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import picocli.CommandLine.Parameters;
 import io.latteflow.model.LatteFlow;
 import io.latteflow.model.RequestLimits;
 import io.latteflow.model.data.DataException;
@@ -49,7 +54,7 @@ import java.util.concurrent.Callable;
  * shipped classifier, optionally with the real-image ceiling. Emoji: VQA accuracy per question type on held-out (or
  * training) emoji, and the category the model itself reads off images it drew from held-out captions.
  */
-@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = {EvalCommand.Fashion.class, EvalCommand.EmojiEval.class},
+@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = {EvalCommand.Fashion.class, EvalCommand.EmojiEval.class, EvalCommand.CodecEval.class},
         description = "Measure a trained model: 'eval fashion' (FID / IS / class accuracy) or 'eval emoji' (VQA accuracy).")
 public final class EvalCommand implements Callable<Integer> {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -60,7 +65,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
-        throw new CliError("eval needs a task: 'fashion' or 'emoji'");
+        throw new CliError("eval needs a task: 'fashion', 'emoji' or 'codec'");
     }
 
     /** Options every evaluation shares. */
@@ -347,8 +352,15 @@ public final class EvalCommand implements Callable<Integer> {
             int k = Math.max(1, train.size() / Math.max(1, judged));
             for (int i = k / 2; i < train.size() && realB.size() < judged; i += k) if (!realA.contains(train.get(i))) realB.add(train.get(i));
             List<BufferedImage> a = realA.stream().map(e -> e.image(side)).toList(), b = realB.stream().map(e -> e.image(side)).toList();
-            out.put("fid_drawn_vs_real", Fid.distance(c, drawnTrain, b)).put("fid_real_vs_real", Fid.distance(c, a, b))
-                    .put("judge_held_out_accuracy", c.config().report().map(ClassifierConfig.Report::testAccuracy).orElse(Double.NaN))
+            // The Frechet distance needs more images than features (256) for full-rank covariances; with fewer it is
+            // left out rather than computed from singular matrices (the eigen decomposition does not converge).
+            if (Math.min(drawnTrain.size(), Math.min(a.size(), b.size())) > c.featureSize()) {
+                out.put("fid_drawn_vs_real", Fid.distance(c, drawnTrain, b)).put("fid_real_vs_real", Fid.distance(c, a, b));
+            } else {
+                out.putNull("fid_drawn_vs_real").putNull("fid_real_vs_real")
+                        .put("fid_note", "FID needs more than " + c.featureSize() + " images a side; --judged " + judged + " gives fewer");
+            }
+            out.put("judge_held_out_accuracy", c.config().report().map(ClassifierConfig.Report::testAccuracy).orElse(Double.NaN))
                     .put("real_training_category_accuracy", ClassAccuracy.of(c, a,
                             realA.stream().mapToInt(e -> EmojiSet.categoryIndex(e.category())).toArray()));
         }
@@ -378,6 +390,77 @@ public final class EvalCommand implements Callable<Integer> {
             r.byType().forEach((t, s) -> by.putObject(t).put("accuracy", s.accuracy()).put("asked", s.asked()));
             var m = o.putArray("mistakes");
             for (String[] x : r.mistakes()) m.addObject().put("question", x[0]).put("expected", x[1]).put("got", x[2]);
+        }
+    }
+
+    @Command(name = "codec", mixinStandardHelpOptions = true,
+            description = "Reconstruction quality of DC-AE folders on the held-out emoji: PSNR, and the judge's category accuracy "
+                    + "on the reconstructions beside its accuracy on the real images.")
+    static final class CodecEval extends Common implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Parameters(paramLabel = "DIR", arity = "1..*", description = "DC-AE folders (diffusers or efficientvit layout).")
+        List<Path> codecs;
+
+        @Option(names = "--size", paramLabel = "PIXELS", defaultValue = "64", description = "Image side. Default: ${DEFAULT-VALUE}.")
+        int size;
+
+        @Option(names = "--judge", paramLabel = "DIR", defaultValue = "models/emoji-judge", description = "The emoji judge. Default: ${DEFAULT-VALUE}.")
+        Path judge;
+
+        @Override
+        public Integer call() throws IOException {
+            if (size < 1 || size > 1024) throw new CliError("--size must be from 1 to 1024, got " + size);
+            List<DcAeCodec> loaded = new ArrayList<>();
+            for (Path c : codecs) {
+                try {
+                    loaded.add(DcAeCodec.load(ModelOptions.resolve(c), size));        // every folder checked before any work
+                } catch (IOException | IllegalArgumentException e) {
+                    throw new CliError("Cannot load the codec in '" + c + "': " + e.getMessage(), e);
+                }
+            }
+            Classifier c;
+            try {
+                c = Classifier.load(ModelOptions.resolve(judge));
+            } catch (IOException e) {
+                throw new CliError("Cannot load the emoji judge in '" + judge + "': " + e.getMessage(), e);
+            }
+            List<BufferedImage> real = new ArrayList<>();
+            List<Integer> wanted = new ArrayList<>();
+            try {
+                for (String style : EmojiSet.STYLES) {
+                    for (Emoji e : EmojiSet.load(root(), style).heldOut()) {
+                        real.add(e.image(size));
+                        wanted.add(EmojiSet.categoryIndex(e.category()));
+                    }
+                }
+            } catch (DataException e) {
+                throw new CliError(e.getMessage(), e);
+            }
+            int[] labels = wanted.stream().mapToInt(Integer::intValue).toArray();
+            int per = 3 * size * size;
+            float[] pixels = new float[real.size() * per];
+            for (int i = 0; i < real.size(); i++) System.arraycopy(Images.toArray(real.get(i)).data().asFloat(), 0, pixels, i * per, per);
+            ObjectNode out = JSON.createObjectNode().put("task", "codec").put("images", real.size()).put("size", size)
+                    .put("judge_real_category_accuracy", ClassAccuracy.of(c, real, labels));
+            var rows = out.putArray("codecs");
+            for (int k = 0; k < loaded.size(); k++) {
+                DcAeCodec codec = loaded.get(k);
+                List<BufferedImage> back = new ArrayList<>();
+                for (int from = 0; from < real.size(); from += batch) {
+                    int to = Math.min(real.size(), from + batch);
+                    INDArray x = Nd4j.create(java.util.Arrays.copyOfRange(pixels, from * per, to * per), new long[] {to - from, 3, size, size}, 'c');
+                    INDArray y = codec.decode(codec.encode(x));
+                    for (int i = 0; i < to - from; i++) back.add(Images.toBufferedImage(y.get(NDArrayIndex.point(i)).dup()));
+                }
+                rows.addObject().put("codec", codecs.get(k).toString()).put("spatial_factor", codec.config().spatialFactor())
+                        .put("latent_channels", codec.config().latentChannels())
+                        .put("psnr_db", io.latteflow.model.train.CodecTrainer.psnr(codec, pixels))
+                        .put("judge_category_accuracy", ClassAccuracy.of(c, back, labels));
+            }
+            emit(out, spec.commandLine().getOut());
+            return 0;
         }
     }
 
