@@ -220,7 +220,7 @@ public final class EvalCommand implements Callable<Integer> {
         String split;
 
         @Option(names = "--questions", paramLabel = "N", defaultValue = "2000",
-                description = "At most this many single-emoji questions, every k-th of the full list. Default: ${DEFAULT-VALUE}.")
+                description = "At most this many single-emoji questions, every k-th of the full list (0: none). Default: ${DEFAULT-VALUE}.")
         int questions;
 
         @Option(names = "--canvases", paramLabel = "N", defaultValue = "100", description = "Canvases (count, left-of, right-of questions) per style. Default: ${DEFAULT-VALUE}.")
@@ -249,7 +249,7 @@ public final class EvalCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             if (!split.equals("held-out") && !split.equals("train")) throw new CliError("--split must be held-out or train, got '" + split + "'");
-            if (questions < 1 || canvases < 0 || generate < 0) throw new CliError("--questions must be >= 1, --canvases and --generate >= 0");
+            if (questions < 0 || canvases < 0 || generate < 0 || judged < 0) throw new CliError("--questions, --canvases, --generate and --judged must be >= 0");
             PrintWriter err = spec.commandLine().getErr();
             Path root = root();
             try (LatteFlow flow = open(model)) {
@@ -272,12 +272,14 @@ public final class EvalCommand implements Callable<Integer> {
                 }
                 List<VqaSample> asked = everyKth(single, questions);
                 asked.addAll(multi);
-                VqaAccuracy.Result vqa;
-                try (ProgressBar bar = Progress.bar("questions", asked.size(), " questions", err)) {
-                    vqa = VqaAccuracy.of(flow, asked, batch, bar::stepTo);
-                }
                 ObjectNode out = JSON.createObjectNode().put("task", "emoji").put("model", model.toString()).put("split", split);
-                put(out.putObject("vqa"), vqa);
+                if (!asked.isEmpty()) {                                  // --questions 0 --canvases 0: the judge alone
+                    VqaAccuracy.Result vqa;
+                    try (ProgressBar bar = Progress.bar("questions", asked.size(), " questions", err)) {
+                        vqa = VqaAccuracy.of(flow, asked, batch, bar::stepTo);
+                    }
+                    put(out.putObject("vqa"), vqa);
+                }
                 if (generate > 0) {
                     List<Emoji> drawn = everyKth(heldOut, generate);
                     EmojiCaptions captions = new EmojiCaptions(0, styles.size() > 1);

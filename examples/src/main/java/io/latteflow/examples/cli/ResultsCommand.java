@@ -194,7 +194,8 @@ public final class ResultsCommand implements Callable<Integer> {
     }
 
     private static void emoji(List<Measurement> all, StringBuilder md) {
-        List<Measurement> rows = all.stream().filter(m -> "emoji".equals(m.json.path("task").asText())).toList();
+        judged(all, md);
+        List<Measurement> rows = all.stream().filter(m -> "emoji".equals(m.json.path("task").asText()) && m.json.has("vqa")).toList();
         if (rows.isEmpty()) return;
         md.append("## Emoji: VQA accuracy per question type\n\n");
         List<String> types = rows.stream().flatMap(m -> {
@@ -216,6 +217,28 @@ public final class ResultsCommand implements Callable<Integer> {
             md.append(g.isMissingNode() ? " | - |\n" : String.format(Locale.ROOT, " | %.1f%% (%d) |%n", 100 * g.path("accuracy").asDouble(), g.path("asked").asInt()));
         }
         md.append("\nAccuracy is exact match of the greedy answer (lower case); the count of questions is in brackets.\n\n");
+        sources(rows, md);
+    }
+
+    /** The emoji judge's table: the category it reads off drawn images, and FID in its features (issue 20). */
+    private static void judged(List<Measurement> all, StringBuilder md) {
+        List<Measurement> rows = all.stream().filter(m -> "emoji".equals(m.json.path("task").asText()) && m.json.has("judge")).toList();
+        if (rows.isEmpty()) return;
+        md.append("## Emoji: what the judge reads off drawn images\n\n");
+        md.append("| Run | Category, images from training captions | Category, images from held-out captions | FID drawn vs real | FID real vs real |\n|---|---|---|---|---|\n");
+        for (Measurement m : rows) {
+            JsonNode j = m.json.path("judge");
+            String run = m.tag("label") != null ? m.tag("label") : m.json.path("model").asText();
+            md.append("| ").append(run).append(String.format(Locale.ROOT, " | %.1f%% (%d) | %.1f%% (%d) | %s | %s |%n",
+                    100 * j.path("train_captions").path("category_accuracy").asDouble(), j.path("train_captions").path("samples").asInt(),
+                    100 * j.path("held_out_captions").path("category_accuracy").asDouble(), j.path("held_out_captions").path("samples").asInt(),
+                    j.path("fid_drawn_vs_real").isNumber() ? String.format(Locale.ROOT, "%.1f", j.path("fid_drawn_vs_real").asDouble()) : "-",
+                    j.path("fid_real_vs_real").isNumber() ? String.format(Locale.ROOT, "%.1f", j.path("fid_real_vs_real").asDouble()) : "-"));
+        }
+        md.append("\nThe judge is `models/emoji-judge` (a category classifier trained on real emoji, ")
+                .append(String.format(Locale.ROOT, "%.1f%%", 100 * rows.get(0).json.path("judge").path("judge_held_out_accuracy").asDouble()))
+                .append(" on held-out ones); FID is in its 256 features, against real training emoji, beside two disjoint sets of real ")
+                .append("training emoji of the same size (the floor at that size).\n\n");
         sources(rows, md);
     }
 
