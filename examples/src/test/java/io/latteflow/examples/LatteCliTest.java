@@ -339,6 +339,30 @@ class LatteCliTest {
     }
 
     @Test
+    void trainCodecRefusesBadInputBeforeLoadingAnyImage() throws Exception {
+        String[][] cases = {
+                {"--architecture", "dc-ae-f9c16-small"}, {"--size", "60"}, {"--steps", "0"}, {"--lr", "NaN"}, {"--data", "fashion"},
+                {"--resume"}};
+        String[] expected = {"Unknown DC-AE model 'dc-ae-f9c16-small'", "--size 60 must be a multiple of the codec's spatial factor 8",
+                "steps, batch and checkpointEvery must be >= 1", "learning rate must be a finite number > 0",
+                "--data must be emoji, emoji-google or emoji-twitter", "holds no codec run (no state.json)"};
+        for (int i = 0; i < cases.length; i++) {
+            List<String> args = new java.util.ArrayList<>(List.of("train-codec", "--out", dir.resolve("codec-" + i).toString()));
+            args.addAll(List.of(cases[i]));
+            Run r = latte(args.toArray(new String[0]));
+            assertEquals(2, r.exit(), String.join(" ", args) + ": " + r.err());
+            assertTrue(r.err().contains(expected[i]), r.err());
+            assertFalse(Files.exists(dir.resolve("codec-" + i)), "nothing written for " + String.join(" ", args));
+        }
+        Files.createDirectories(dir.resolve("full"));
+        Files.writeString(dir.resolve("full").resolve("thesis.tex"), "mine");
+        Run full = latte("train-codec", "--out", dir.resolve("full").toString());
+        assertEquals(2, full.exit());
+        assertTrue(full.err().contains("already holds files"), full.err());
+        assertEquals("mine", Files.readString(dir.resolve("full").resolve("thesis.tex")));
+    }
+
+    @Test
     void trainReadsCaptionsTsvAndHonoursModelSwitches() throws Exception {
         Path images = dir.resolve("images");
         png(images.resolve("a.png"), 16, Color.RED);

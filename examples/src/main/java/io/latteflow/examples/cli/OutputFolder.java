@@ -48,7 +48,6 @@ final class OutputFolder {
     enum Tool {
         DEMO("latte demo", ".latte-demo"),
         TRAIN("latte train", ".latte-output"),
-        TRAIN_CODEC("latte train-codec", ".latte-output"),
         INIT_COUPLE("latte init-couple", ".latte-output");
 
         final String command;
@@ -97,7 +96,6 @@ final class OutputFolder {
         return switch (tool) {
             case DEMO -> Files.isDirectory(dir.resolve("stream"), LinkOption.NOFOLLOW_LINKS);
             case TRAIN -> Files.isRegularFile(dir.resolve("run.json"), LinkOption.NOFOLLOW_LINKS);
-            case TRAIN_CODEC -> Files.isRegularFile(dir.resolve("state.json"), LinkOption.NOFOLLOW_LINKS);
             case INIT_COUPLE -> false;
         };
     }
@@ -191,7 +189,7 @@ final class OutputFolder {
         return switch (tool) {
             case DEMO -> olderDemosEntries();
             case TRAIN -> Files.isRegularFile(dir.resolve("run.json"), LinkOption.NOFOLLOW_LINKS) ? TRAINING_RUN : List.of();
-            case INIT_COUPLE, TRAIN_CODEC -> List.of();
+            case INIT_COUPLE -> List.of();
         };
     }
 
