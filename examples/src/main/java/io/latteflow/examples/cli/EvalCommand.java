@@ -316,12 +316,7 @@ public final class EvalCommand implements Callable<Integer> {
          * training emoji, beside two disjoint sets of real training emoji (the floor at this sample size).
          */
         private void judge(LatteFlow flow, Path root, ObjectNode out, PrintWriter err) throws IOException {
-            Classifier c;
-            try {
-                c = Classifier.load(ModelOptions.resolve(judge));
-            } catch (IOException e) {
-                throw new CliError("Cannot load the emoji judge in '" + judge + "': " + e.getMessage(), e);
-            }
+            Classifier c = loadJudge(judge);
             List<Emoji> train = new ArrayList<>(), heldOut = new ArrayList<>();
             for (String style : styles) {
                 EmojiSet set = EmojiSet.load(root, style);
@@ -422,12 +417,7 @@ public final class EvalCommand implements Callable<Integer> {
                     throw new CliError("Cannot load the codec in '" + c + "': " + e.getMessage(), e);
                 }
             }
-            Classifier c;
-            try {
-                c = Classifier.load(ModelOptions.resolve(judge));
-            } catch (IOException e) {
-                throw new CliError("Cannot load the emoji judge in '" + judge + "': " + e.getMessage(), e);
-            }
+            Classifier c = loadJudge(judge);
             List<BufferedImage> real = new ArrayList<>();
             List<Integer> wanted = new ArrayList<>();
             try {
@@ -463,6 +453,14 @@ public final class EvalCommand implements Callable<Integer> {
             }
             emit(out, spec.commandLine().getOut());
             return 0;
+        }
+    }
+
+    static Classifier loadJudge(Path judge) {
+        try {
+            return Classifier.load(ModelOptions.resolve(judge));
+        } catch (IOException e) {
+            throw new CliError("Cannot load the emoji judge in '" + judge + "': " + e.getMessage(), e);
         }
     }
 
