@@ -217,6 +217,7 @@ public final class Plan implements AutoCloseable {
                     values.put(outs[0], view);
                     roots.put(outs[0], roots.getOrDefault(src, src));
                     if (statics.contains(src)) statics.add(outs[0]);
+                    oc.purge();                 // not run again: its native bindings go now (see the static ops below)
                     continue;
                 }
                 for (int o = 0; o < outs.length; o++) {
@@ -245,6 +246,9 @@ public final class Plan implements AutoCloseable {
             boolean random = f instanceof RandomOp || f.getClass().getName().contains(".random.");
             if (!random && (allStatic || shapeOnly)) {
                 statics.addAll(Arrays.asList(outs));
+                // Its context is not kept, and M2.1's CpuOpContext.close() frees nothing: purged now, its native
+                // bindings do not wait for the collector (a training stage builds a plan for nearly every batch length).
+                oc.purge();
             } else {
                 int index = steps.size();
                 Step step = new Step(sdo, oc, in, outArrays);
