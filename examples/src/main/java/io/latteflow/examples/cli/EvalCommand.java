@@ -317,12 +317,7 @@ public final class EvalCommand implements Callable<Integer> {
          */
         private void judge(LatteFlow flow, Path root, ObjectNode out, PrintWriter err) throws IOException {
             Classifier c = loadJudge(judge);
-            List<Emoji> train = new ArrayList<>(), heldOut = new ArrayList<>();
-            for (String style : styles) {
-                EmojiSet set = EmojiSet.load(root, style);
-                train.addAll(set.train());
-                heldOut.addAll(set.heldOut());
-            }
+            List<Emoji> train = EmojiSet.split(root, styles, false), heldOut = EmojiSet.split(root, styles, true);
             EmojiCaptions captions = new EmojiCaptions(0, styles.size() > 1);
             int side = c.config().side();
             List<BufferedImage> drawnTrain = null;
@@ -339,7 +334,7 @@ public final class EvalCommand implements Callable<Integer> {
                         bar.stepTo(drawn.size());
                     }
                 }
-                int[] wanted = asked.stream().mapToInt(e -> EmojiSet.categoryIndex(e.category())).toArray();
+                int[] wanted = asked.stream().mapToInt(Emoji::categoryIndex).toArray();
                 out.putObject(which.equals("train") ? "train_captions" : "held_out_captions")
                         .put("samples", drawn.size()).put("category_accuracy", ClassAccuracy.of(c, drawn, wanted));
                 if (which.equals("train")) drawnTrain = drawn;
@@ -359,7 +354,7 @@ public final class EvalCommand implements Callable<Integer> {
             }
             out.put("judge_held_out_accuracy", c.config().report().map(ClassifierConfig.Report::testAccuracy).orElse(Double.NaN))
                     .put("real_training_category_accuracy", ClassAccuracy.of(c, a,
-                            realA.stream().mapToInt(e -> EmojiSet.categoryIndex(e.category())).toArray()));
+                            realA.stream().mapToInt(Emoji::categoryIndex).toArray()));
         }
 
         /** A row per emoji: its caption, the real picture at the generated size, then samples of seeds 0 to 5. */
@@ -418,19 +413,14 @@ public final class EvalCommand implements Callable<Integer> {
                 }
             }
             Classifier c = loadJudge(judge);
-            List<BufferedImage> real = new ArrayList<>();
-            List<Integer> wanted = new ArrayList<>();
+            List<Emoji> heldOut;
             try {
-                for (String style : EmojiSet.STYLES) {
-                    for (Emoji e : EmojiSet.load(root(), style).heldOut()) {
-                        real.add(e.image(size));
-                        wanted.add(EmojiSet.categoryIndex(e.category()));
-                    }
-                }
+                heldOut = EmojiSet.split(root(), EmojiSet.STYLES, true);
             } catch (DataException e) {
                 throw new CliError(e.getMessage(), e);
             }
-            int[] labels = wanted.stream().mapToInt(Integer::intValue).toArray();
+            List<BufferedImage> real = heldOut.stream().map(e -> e.image(size)).toList();
+            int[] labels = heldOut.stream().mapToInt(Emoji::categoryIndex).toArray();
             int per = 3 * size * size;
             float[] pixels = new float[real.size() * per];
             for (int i = 0; i < real.size(); i++) System.arraycopy(Images.toArray(real.get(i)).data().asFloat(), 0, pixels, i * per, per);

@@ -2,7 +2,6 @@ package io.latteflow.examples.cli;
 
 import io.latteflow.model.data.DataException;
 import io.latteflow.model.data.DataRoot;
-import io.latteflow.model.data.Emoji;
 import io.latteflow.model.data.EmojiSet;
 import io.latteflow.model.latent.DcAeConfig;
 import io.latteflow.model.train.CodecTrainer;
@@ -16,7 +15,6 @@ import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -107,13 +105,10 @@ public final class TrainCodecCommand implements Callable<Integer> {
             OutputPaths.requireWritableFolder("--out", out);
         }
         Path root = dataDir != null ? dataDir : DataRoot.resolve().dir();
-        List<BufferedImage> train = new ArrayList<>(), heldOut = new ArrayList<>();
+        List<BufferedImage> train, heldOut;
         try {
-            for (String style : styles) {
-                EmojiSet set = EmojiSet.load(root, style);
-                for (Emoji e : set.train()) train.add(e.image(size));
-                for (Emoji e : set.heldOut()) heldOut.add(e.image(size));
-            }
+            train = EmojiSet.split(root, styles, false).stream().map(e -> e.image(size)).toList();
+            heldOut = EmojiSet.split(root, styles, true).stream().map(e -> e.image(size)).toList();
         } catch (DataException e) {
             throw new CliError(e.getMessage(), e);
         }

@@ -36,6 +36,11 @@ public record Emoji(String unified, String base, String character, String name, 
         keywords = List.copyOf(keywords);
     }
 
+    /** The position of its category in {@link EmojiSet#CATEGORIES} (the emoji judge's class). */
+    public int categoryIndex() {
+        return EmojiSet.categoryIndex(category);
+    }
+
     /** The image composited over white and area-averaged to {@code size x size}; decoded from the PNG on every call. */
     public BufferedImage image(int size) {
         return Canvas.flatten(Canvas.read(imageFile), size);

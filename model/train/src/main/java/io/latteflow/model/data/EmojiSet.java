@@ -140,6 +140,16 @@ public final class EmojiSet implements Iterable<Emoji> {
         return emoji.stream().filter(e -> !isHeldOut(e)).toList();
     }
 
+    /** The training ({@code heldOut} false) or held-out emoji of several styles, style by style. */
+    public static List<Emoji> split(Path root, List<String> styles, boolean heldOut) {
+        List<Emoji> out = new java.util.ArrayList<>();
+        for (String style : styles) {
+            EmojiSet set = load(root, style);
+            out.addAll(heldOut ? set.heldOut() : set.train());
+        }
+        return out;
+    }
+
     /** The held-out emoji (~10% of the base emoji, each with all its skin tones). */
     public List<Emoji> heldOut() {
         return emoji.stream().filter(EmojiSet::isHeldOut).toList();

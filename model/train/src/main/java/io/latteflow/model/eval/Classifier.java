@@ -316,19 +316,9 @@ public final class Classifier {
      * has never seen; saved with that accuracy in its config.
      */
     public static Classifier trainEmoji(Path dataRoot, Path outDir, long seed, int epochs) throws IOException {
-        List<BufferedImage> train = new ArrayList<>(), test = new ArrayList<>();
-        List<Integer> trainLabels = new ArrayList<>(), testLabels = new ArrayList<>();
-        for (String style : EmojiSet.STYLES) {
-            EmojiSet set = EmojiSet.load(dataRoot, style);
-            for (Emoji e : set.train()) {
-                train.add(e.image(64));
-                trainLabels.add(EmojiSet.categoryIndex(e.category()));
-            }
-            for (Emoji e : set.heldOut()) {
-                test.add(e.image(64));
-                testLabels.add(EmojiSet.categoryIndex(e.category()));
-            }
-        }
+        List<Emoji> trainEmoji = EmojiSet.split(dataRoot, EmojiSet.STYLES, false), testEmoji = EmojiSet.split(dataRoot, EmojiSet.STYLES, true);
+        List<BufferedImage> train = trainEmoji.stream().map(e -> e.image(64)).toList(), test = testEmoji.stream().map(e -> e.image(64)).toList();
+        List<Integer> trainLabels = trainEmoji.stream().map(Emoji::categoryIndex).toList(), testLabels = testEmoji.stream().map(Emoji::categoryIndex).toList();
         Classifier c = create(ClassifierConfig.emoji(EmojiSet.CATEGORIES), seed);
         int batch = 64;
         double lr = 1e-3;
