@@ -147,7 +147,7 @@ public final class FlinkSoak {
                 List.of(), Map.of(WebOptions.MAX_EXCEPTION_HISTORY_SIZE, 10000));
              BufferedWriter samples = Files.newBufferedWriter(out.resolve("samples.csv"), StandardCharsets.UTF_8);
              BufferedWriter kills = Files.newBufferedWriter(out.resolve("kills.csv"), StandardCharsets.UTF_8)) {
-            samples.write("t_s,process,pid,rss_mb,heap_used_mb,job_state,restarts,checkpoints,committed\n");
+            samples.write("t_s,process,pid,rss_mb,heap_used_mb,heap_resident_mb,job_state,restarts,checkpoints,committed\n");
             kills.write("t_s,killed,pid,rss_mb_at_kill,peak_rss_mb,started,committed_at_kill\n");
             cluster.startJobManager();
             cluster.startTaskManager("tm-a");
@@ -181,7 +181,7 @@ public final class FlinkSoak {
             int committed = 0, victims = 1;
             long restarts = 0, checkpoints = 0;
             Map<String, Double> peak = new HashMap<>();
-            Map<String, List<double[]>> series = new HashMap<>();       // process -> {t, rss, heap}
+            Map<String, List<double[]>> series = new HashMap<>();       // process -> {t, rss, heap, rss outside the heap}
             while (true) {
                 double t = now();
                 if (t >= nextSample) {
@@ -202,9 +202,12 @@ public final class FlinkSoak {
                         double heap = registered.contains(name)
                                 ? metric(cluster, "/taskmanagers/" + name + "/metrics?get=Status.JVM.Memory.Heap.Used", "Status.JVM.Memory.Heap.Used") / 1048576.0
                                 : Double.NaN;
-                        samples.write(String.format(Locale.ROOT, "%.2f,%s,%d,%.1f,%.1f,%s,%d,%d,%d%n", t, name, cluster.pid(name), rss,
-                                heap, state, restarts, checkpoints, committed));
-                        if (!TERMINAL.contains(state)) series.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[]{t - submitted, rss, heap});
+                        double heapResident = ProcessMemory.heapResidentMb(cluster.pid(name));
+                        samples.write(String.format(Locale.ROOT, "%.2f,%s,%d,%.1f,%.1f,%.1f,%s,%d,%d,%d%n", t, name, cluster.pid(name), rss,
+                                heap, heapResident, state, restarts, checkpoints, committed));
+                        if (!TERMINAL.contains(state)) {
+                            series.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[]{t - submitted, rss, heap, rss - heapResident});
+                        }
                     }
                     samples.flush();
                     nextSample = t + sampleS;
@@ -303,7 +306,7 @@ public final class FlinkSoak {
     }
 
     /**
-     * A process's resident memory ({t, rss, heap} samples while the job ran, t from submission): at the end of warm-up,
+     * A process's resident memory ({t, rss, heap, rss outside the heap} samples while the job ran, t from submission): at the end of warm-up,
      * at the end, its peak, and the least-squares slope after warm-up in MB per minute.
      */
     private static Map<String, Object> memory(List<double[]> rows, double warmupS) {
@@ -319,6 +322,10 @@ public final class FlinkSoak {
         double[] minutes = after.stream().mapToDouble(r -> r[0] / 60).toArray();
         m.put("rss_mb_per_minute_after_warmup", round(ProcessMemory.slope(minutes, after.stream().mapToDouble(r -> r[1]).toArray()), 3));
         m.put("heap_mb_per_minute_after_warmup", round(ProcessMemory.slope(minutes, after.stream().mapToDouble(r -> r[2]).toArray()), 3));
+        // VmRSS less the heap's resident pages: what a TaskManager holds outside the heap Flink sized for it.
+        m.put("outside_heap_rss_mb_warmup_end", round(after.get(0)[3], 1));
+        m.put("outside_heap_rss_mb_end", round(rows.get(rows.size() - 1)[3], 1));
+        m.put("outside_heap_rss_mb_per_minute_after_warmup", round(ProcessMemory.slope(minutes, after.stream().mapToDouble(r -> r[3]).toArray()), 3));
         return m;
     }
 
@@ -333,6 +340,7 @@ public final class FlinkSoak {
         long pid = cluster.pid(name);
         Thread.sleep(3000);
         m.put("rss_mb_idle", round(ProcessMemory.rssMb(pid), 1));
+        m.put("heap_resident_mb_idle", round(ProcessMemory.heapResidentMb(pid), 1));
         m.put("jcmd_gc", command(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), Long.toString(pid), "GC.run"));
         Thread.sleep(5000);
         m.put("rss_mb_after_full_gc", round(ProcessMemory.rssMb(pid), 1));

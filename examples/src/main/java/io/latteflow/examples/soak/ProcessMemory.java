@@ -19,6 +19,47 @@ final class ProcessMemory {
         return field(pid, "VmHWM:");
     }
 
+    /**
+     * Resident size in MB of the process's Java heap: the mapping whose size is its {@code -Xmx} (read from its command
+     * line; JVMs reserve the heap as one mapping of that size), or NaN when there is none. Flink starts TaskManagers
+     * with {@code -Xms} equal to {@code -Xmx}: the whole heap is committed at once but becomes resident only as the
+     * collector first touches each region, so a TaskManager's VmRSS climbs towards {@code -Xmx} without any leak; VmRSS
+     * less this is what native code (ND4J, glibc's arenas, the JIT) holds.
+     */
+    static double heapResidentMb(long pid) {
+        try {
+            long xmxKb = -1;
+            for (String arg : Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).split("\0")) {
+                if (arg.startsWith("-Xmx")) xmxKb = bytes(arg.substring(4)) / 1024;
+            }
+            if (xmxKb <= 0) return Double.NaN;
+            boolean inHeap = false;
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps"))) {
+                if (line.startsWith("Size:")) inHeap = kb(line) == xmxKb;
+                else if (inHeap && line.startsWith("Rss:")) return kb(line) / 1024.0;
+            }
+        } catch (IOException | RuntimeException gone) {
+            // the process ended, or its command line names no -Xmx
+        }
+        return Double.NaN;
+    }
+
+    private static long kb(String smapsLine) {
+        return Long.parseLong(smapsLine.substring(smapsLine.indexOf(':') + 1).trim().split("\\s+")[0]);
+    }
+
+    /** A JVM size option's value ({@code 805306368}, {@code 768m}, {@code 3g}) in bytes. */
+    private static long bytes(String size) {
+        char unit = Character.toLowerCase(size.charAt(size.length() - 1));
+        int shift = switch (unit) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            default -> 0;
+        };
+        return Long.parseLong(shift == 0 ? size : size.substring(0, size.length() - 1)) << shift;
+    }
+
     private static double field(long pid, String name) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {

@@ -87,17 +87,21 @@ public final class SoakPlot {
         Map<String, List<double[]>> byProcess = new LinkedHashMap<>();
         for (Map<String, String> r : rows) {
             byProcess.computeIfAbsent(r.get("process"), k -> new ArrayList<>())
-                    .add(new double[]{num(r, "t_s") / 60, num(r, "rss_mb"), num(r, "heap_used_mb")});
+                    .add(new double[]{num(r, "t_s") / 60, num(r, "rss_mb"), num(r, "heap_used_mb"),
+                            r.containsKey("heap_resident_mb") ? num(r, "rss_mb") - num(r, "heap_resident_mb") : Double.NaN});
         }
         XYChart mem = chart("Flink soak: TaskManager memory (vertical lines: SIGKILLs)" + note, "minutes", "MB");
         series(mem, "tm-a: resident (lives through every restart)", byProcess.get("tm-a"), 1, new Color(0xC0392B));
         series(mem, "tm-a: heap used", byProcess.get("tm-a"), 2, new Color(0xE6B0AA));
+        if (rows.get(0).containsKey("heap_resident_mb")) {
+            series(mem, "tm-a: resident outside the heap", byProcess.get("tm-a"), 3, new Color(0x8E44AD));
+        }
         // The replaced TaskManagers as one series, broken (NaN) between processes.
         List<double[]> victims = new ArrayList<>();
         int n = 0;
         for (Map.Entry<String, List<double[]>> e : byProcess.entrySet()) {
             if (!e.getKey().startsWith("tm-b")) continue;
-            if (!victims.isEmpty()) victims.add(new double[]{e.getValue().get(0)[0], Double.NaN, Double.NaN});
+            if (!victims.isEmpty()) victims.add(new double[]{e.getValue().get(0)[0], Double.NaN, Double.NaN, Double.NaN});
             victims.addAll(e.getValue());
             n++;
         }

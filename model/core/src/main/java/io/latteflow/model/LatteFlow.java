@@ -58,6 +58,8 @@ public final class LatteFlow implements AutoCloseable {
     private final Path tokenizerJson;
     private final ContextCache contextCache = new ContextCache(0);
     private volatile RequestLimits limits = RequestLimits.DEFAULTS;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private boolean closed;                                     // guarded by inUse
     /** Qwen2-VL chat answering, when the folder brings a chat template and image processor; null otherwise. */
     private final Qwen2VlChat chat;
     /** The Hugging Face folder of a model that only understands (no generation layers); null otherwise. */
@@ -233,6 +235,10 @@ public final class LatteFlow implements AutoCloseable {
      * not change the images.
      */
     public List<GeneratedImage> generate(List<GenerationRequest> requests, GenerationListener listener) {
+        return whileOpen(() -> generateOpen(requests, listener));
+    }
+
+    private List<GeneratedImage> generateOpen(List<GenerationRequest> requests, GenerationListener listener) {
         if (vlmOnly != null) throw new IllegalArgumentException(generationRefusal());
         SamplingBatch sampling = new SamplingBatch(this);
         Map<Integer, List<Integer>> bySteps = new LinkedHashMap<>();
@@ -274,6 +280,10 @@ public final class LatteFlow implements AutoCloseable {
 
     /** Answers a batch with one prefill and KV-cached decoding; requests with different decoding settings run apart. */
     public List<String> answer(List<VqaRequest> requests) {
+        return whileOpen(() -> answerOpen(requests));
+    }
+
+    private List<String> answerOpen(List<VqaRequest> requests) {
         for (VqaRequest r : requests) {
             String why = limits.workRefusal(r);
             if (why != null) throw new IllegalArgumentException(why);
@@ -401,8 +411,36 @@ public final class LatteFlow implements AutoCloseable {
     public LatteConfig config() { return model.config(); }
     public LatteTokenizer tokenizer() { return tokenizer; }
 
+    /** Runs a call unless the model is closed; {@link #close} waits for the calls in flight. */
+    private <T> T whileOpen(java.util.function.Supplier<T> call) {
+        inUse.readLock().lock();
+        try {
+            if (closed) throw new IllegalStateException("This model is closed; load it again (LatteFlow.load)");
+            return call.get();
+        } finally {
+            inUse.readLock().unlock();
+        }
+    }
+
+    /**
+     * Frees the model's native memory now: weights, the plans of every graph, the codec's, the tokenizer. Waits for
+     * {@link #generate} and {@link #answer} calls in flight; later calls throw {@link IllegalStateException}. Arrays
+     * taken from {@link #parameters()} or {@link #model()} must not be used afterwards. Idempotent.
+     *
+     * <p>Why now rather than at garbage collection: a process that loads models again and again (a Flink
+     * TaskManager living through job restarts) otherwise holds every old model's native memory until a collection
+     * of the old generation, which a roomy heap may not need for a long time (issue 19).
+     */
     @Override
     public void close() {
-        tokenizer.close();
+        inUse.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            tokenizer.close();
+            model.close();
+        } finally {
+            inUse.writeLock().unlock();
+        }
     }
 }

@@ -95,6 +95,12 @@ public final class LatteModel {
     public TimestepPartition partition() { return partition; }
     public LatentCodec codec() { return codec; }
 
+    /** Frees the weights, the codec's and every graph's plans now ({@link ParamStore#close}); not used afterwards. */
+    public void close() {
+        params.close();
+        codec.close();
+    }
+
     /** Transformer-layer evaluations made by generation groups so far (counted from the ops that ran). */
     public LayerEvalCounter samplingCounter() { return sampling; }
 

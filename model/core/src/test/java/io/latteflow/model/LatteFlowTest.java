@@ -54,6 +54,36 @@ class LatteFlowTest {
         }
     }
 
+    /** Issue 19: a TaskManager that reloads the model at each job restart must not wait for a GC to get its memory back. */
+    @Test
+    void closingFreesTheWeightsAtOnceAfterTheCallsInFlightAndRefusesLaterCalls() throws Exception {
+        LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 1);
+        VqaRequest question = VqaRequest.of(Nd4j.rand(3, 16, 16), "what is this?").withMaxNewTokens(2);
+        assertNotNull(flow.answer(question));
+        INDArray weight = flow.parameters().all().values().iterator().next();
+        java.util.concurrent.CountDownLatch sampling = new java.util.concurrent.CountDownLatch(1);
+        List<Boolean> closedDuringTheCall = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CompletableFuture<GeneratedImage> inFlight = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                flow.generate(List.of(GenerationRequest.of("red apple").withSteps(4).withSeed(1)), progress -> {
+                    closedDuringTheCall.add(weight.wasClosed());
+                    sampling.countDown();
+                    try {
+                        Thread.sleep(100);                 // the close below arrives while this call samples
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }).get(0));
+        sampling.await();
+        flow.close();
+        assertEquals(4, inFlight.get().steps());
+        assertEquals(List.of(false, false, false, false), closedDuringTheCall, "close waited for the call in flight");
+        assertTrue(weight.wasClosed(), "the weights' native memory is freed by close, not left to the garbage collector");
+        assertEquals("This model is closed; load it again (LatteFlow.load)",
+                assertThrows(IllegalStateException.class, () -> flow.generate(GenerationRequest.of("cat"))).getMessage());
+        assertThrows(IllegalStateException.class, () -> flow.answer(question));
+        flow.close();                                       // twice is fine
+    }
+
     @Test
     void concurrentCallersGetTheSameImagesAndAnswersAsSequentialOnes() throws Exception {
         try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {

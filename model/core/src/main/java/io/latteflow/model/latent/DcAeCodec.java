@@ -193,6 +193,12 @@ public final class DcAeCodec implements LatentCodec {
     }
 
     /** The weights, by internal name, shared with every graph: a trainer updates them in place. */
+    /** Frees the weights and every plan of the encoder and decoder graphs ({@link ParamStore#close}). */
+    @Override
+    public void close() {
+        params.close();
+    }
+
     public ParamStore weights() {
         return params;
     }

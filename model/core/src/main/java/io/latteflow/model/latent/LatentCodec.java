@@ -11,7 +11,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * INDArray back = codec.decode(tokens);     // (batch, 3, 32, 32) in [0, 1]
  * }</pre>
  */
-public interface LatentCodec {
+public interface LatentCodec extends AutoCloseable {
     /** Images (batch, 3, size, size) in [0, 1] to latent tokens (batch, tokens, dim). */
     INDArray encode(INDArray images);
 
@@ -21,4 +21,9 @@ public interface LatentCodec {
     int tokens();
 
     int dim();
+
+    /** Frees the codec's native memory (weights, plans) now; it is not used afterwards. Nothing to free by default. */
+    @Override
+    default void close() {
+    }
 }

@@ -66,6 +66,7 @@ public final class Net {
 
     private Net(ParamStore params, boolean training, long replayBytes) {
         this.params = params;
+        params.attach(this);
         this.forward = new Runner(sd, replayBytes);
         this.training = training;
         // SameDiff's default holder (ThreadSafeArrayHolder) keeps a DeviceLocalNDArray copy of every variable it is
@@ -106,6 +107,15 @@ public final class Net {
 
     private final Runner forward;
     private volatile Runner backward;
+
+    /**
+     * Frees every thread's plans of this graph now rather than when the garbage collector finds them; the next call
+     * builds new ones. Only while no thread runs the graph ({@link ParamStore#close}).
+     */
+    void closePlans() {
+        forward.close();
+        if (backward != null) backward.close();
+    }
     private static final Object QUIET = new Object();
 
     /**
@@ -160,6 +170,13 @@ public final class Net {
             this.budget = budget;
         }
 
+        void close() {
+            synchronized (plans) {
+                plans.values().forEach(Plans::close);
+                plans.clear();
+            }
+        }
+
         Map<String, INDArray> output(Map<String, INDArray> inputs, String[] outputs) {
             if (REPLAY && !unplannable) {
                 Map<String, INDArray> out = plans.computeIfAbsent(Thread.currentThread(), t -> new Plans()).output(inputs, outputs);
@@ -171,6 +188,11 @@ public final class Net {
 
         private final class Plans {
             private final LinkedHashMap<String, Plan> kept = new LinkedHashMap<>(8, 0.75f, true);
+
+            void close() {
+                kept.values().forEach(Plan::close);
+                kept.clear();
+            }
 
             /** The outputs from a plan, or null when SameDiff should run (no plan possible). */
             Map<String, INDArray> output(Map<String, INDArray> inputs, String[] outputs) {
