@@ -66,9 +66,12 @@ public final class LatteTokenizer implements AutoCloseable {
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private LatteTokenizer(
-            HuggingFaceTokenizer tokenizer, Map<Integer, String> tokensById, Map<String, Integer> specialIds) {
+    private final boolean wordLevel;
+
+    private LatteTokenizer(HuggingFaceTokenizer tokenizer, Map<Integer, String> tokensById, Map<String, Integer> specialIds,
+            boolean wordLevel) {
         this.tokenizer = tokenizer;
+        this.wordLevel = wordLevel;
         this.tokensById = tokensById;
         this.vocabSize = tokensById.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         this.specialIds = specialIds;
@@ -116,7 +119,9 @@ public final class LatteTokenizer implements AutoCloseable {
                     "tokenizer file " + tokenizerJson + " is not a valid Hugging Face tokenizer: "
                             + e.getMessage(), e);
         }
-        return new LatteTokenizer(tokenizer, tokensById, specialIds);
+        // A word-level vocabulary without a decoder: Hugging Face joins its tokens with spaces (see WordDetokenizer).
+        boolean wordLevel = "WordLevel".equals(root.path("model").path("type").asText()) && (root.path("decoder").isMissingNode() || root.path("decoder").isNull());
+        return new LatteTokenizer(tokenizer, tokensById, specialIds, wordLevel);
     }
 
     private static void optOutOfTelemetry() {
@@ -203,7 +208,10 @@ public final class LatteTokenizer implements AutoCloseable {
         return out;
     }
 
-    /** Text of {@code ids}, leaving out special tokens. */
+    /**
+     * Text of {@code ids}, leaving out special tokens; from a word-level vocabulary, with punctuation against its
+     * words ({@link WordDetokenizer}), where Hugging Face's decode puts a space on each side.
+     */
     public String decode(int[] ids) {
         long[] longIds = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
@@ -212,7 +220,8 @@ public final class LatteTokenizer implements AutoCloseable {
         lock.readLock().lock();
         try {
             ensureOpen();
-            return tokenizer.decode(longIds, true);
+            String text = tokenizer.decode(longIds, true);
+            return wordLevel ? WordDetokenizer.attach(text) : text;
         } finally {
             lock.readLock().unlock();
         }

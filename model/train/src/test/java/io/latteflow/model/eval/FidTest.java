@@ -100,6 +100,33 @@ class FidTest {
         assertEquals(0, Fid.distance(Fid.Gaussian.fit(a), Fid.Gaussian.fit(a)), 1e-8);
     }
 
+    /**
+     * The emoji judge's feature covariance of 300 images drawn by a model whose generation layers were not trained yet
+     * (issue 20): 159 of its 256 features never fire. commons-math's eigen-decomposition gives up on the whole matrix,
+     * which made {@code latte eval emoji --judged} fail with "convergence failed"; the distance must still come out.
+     */
+    @Test
+    void aCovarianceWithDeadFeaturesThatCommonsMathCannotDecomposeStillGivesTheDistance() throws Exception {
+        double[][] s;
+        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.util.zip.GZIPInputStream(
+                FidTest.class.getResourceAsStream("/fid/dead-features-covariance.bin.gz")))) {
+            s = new double[in.readInt()][];
+            for (int i = 0; i < s.length; i++) s[i] = new double[s.length];
+            int[] live = new int[in.readInt()];
+            for (int i = 0; i < live.length; i++) live[i] = in.readInt();
+            for (int i : live) for (int j : live) s[i][j] = in.readDouble();
+        }
+        double[][] full = s;
+        assertThrows(org.apache.commons.math3.exception.MaxCountExceededException.class,
+                () -> new org.apache.commons.math3.linear.EigenDecomposition(new org.apache.commons.math3.linear.Array2DRowRealMatrix(full)),
+                "the fixture still shows commons-math's failure");
+        double trace = 0;
+        for (int i = 0; i < s.length; i++) trace += s[i][i];
+        assertEquals(trace, Fid.traceSqrtProduct(s, s), 1e-6 * trace, "Tr((S S)^(1/2)) = Tr(S)");
+        double[] mean = new double[s.length];
+        assertEquals(0, Fid.distance(new Fid.Gaussian(mean, s), new Fid.Gaussian(mean, s)), 1e-6 * trace);
+    }
+
     @Test
     void badInput() {
         assertThrows(IllegalArgumentException.class, () -> Fid.Gaussian.fit(new double[][]{{1, 2}}));
