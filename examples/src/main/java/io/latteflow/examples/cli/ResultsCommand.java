@@ -82,6 +82,7 @@ public final class ResultsCommand implements Callable<Integer> {
         ablation(all, "residual", "Residual-attention ablation, one group trained per step", md);
         sweeps(all, d, md);
         emoji(all, md);
+        codecs(all, md);
         grids(d, md);
         Path o = ModelOptions.resolve(out);
         Outputs.writeAtomically(o, md.toString().getBytes(StandardCharsets.UTF_8));
@@ -239,6 +240,31 @@ public final class ResultsCommand implements Callable<Integer> {
                 .append(String.format(Locale.ROOT, "%.1f%%", 100 * rows.get(0).json.path("judge").path("judge_held_out_accuracy").asDouble()))
                 .append(" on held-out ones); FID is in its 256 features, against real training emoji, beside two disjoint sets of real ")
                 .append("training emoji of the same size (the floor at that size).\n\n");
+        sources(rows, md);
+    }
+
+    /**
+     * The DC-AE codecs' table (issue 20): held-out PSNR and the judge's category reading of their reconstructions, one
+     * row per codec of every {@code latte eval codec --json} file, labelled by the file's {@code label} tag (with the
+     * codec folder's name when the file holds several).
+     */
+    private static void codecs(List<Measurement> all, StringBuilder md) {
+        List<Measurement> rows = all.stream().filter(m -> "codec".equals(m.json.path("task").asText())).toList();
+        if (rows.isEmpty()) return;
+        md.append("## DC-AE codecs: reconstruction of held-out emoji\n\n");
+        md.append("| Codec | Latents (factor, channels) | Held-out PSNR | Judge on reconstructions | Judge on the real images |\n|---|---|---|---|---|\n");
+        for (Measurement m : rows) {
+            for (JsonNode c : m.json.path("codecs")) {
+                String folder = Path.of(c.path("codec").asText()).getFileName().toString();
+                String label = m.tag("label") == null ? c.path("codec").asText() : m.json.path("codecs").size() == 1 ? m.tag("label") : m.tag("label") + ": " + folder;
+                md.append(String.format(Locale.ROOT, "| %s | f%d, %d | %.2f dB | %.1f%% | %.1f%% |%n", label, c.path("spatial_factor").asInt(),
+                        c.path("latent_channels").asInt(), c.path("psnr_db").asDouble(), 100 * c.path("judge_category_accuracy").asDouble(),
+                        100 * m.json.path("judge_real_category_accuracy").asDouble()));
+            }
+        }
+        md.append("\nPSNR is over the ").append(rows.get(0).json.path("images").asInt()).append(" held-out emoji of both styles at ")
+                .append(rows.get(0).json.path("size").asInt()).append("x").append(rows.get(0).json.path("size").asInt())
+                .append(", pixels in [0, 1]; the judge reads the category off each reconstruction.\n\n");
         sources(rows, md);
     }
 

@@ -60,6 +60,24 @@ class ShippedModelsITCase {
         assertTrue(accuracy >= 0.75, "held-out category accuracy " + accuracy);
     }
 
+    /** Issue 20: the small DC-AE the emoji model draws in reconstructs emoji it never saw as well as its report says. */
+    @Test
+    void theEmojiCodecReconstructsHeldOutEmojiAsItsReportSays() throws Exception {
+        Path dir = MODELS.resolve("dc-ae-emoji-f8c16");
+        try (io.latteflow.model.latent.DcAeCodec codec = io.latteflow.model.latent.DcAeCodec.load(dir, 64)) {
+            List<Emoji> heldOut = EmojiSet.split(io.latteflow.model.data.DataRoot.resolve().dir(), EmojiSet.STYLES, true);
+            int per = 3 * 64 * 64;
+            float[] pixels = new float[heldOut.size() * per];
+            for (int i = 0; i < heldOut.size(); i++) {
+                System.arraycopy(io.latteflow.model.Images.toArray(heldOut.get(i).image(64)).data().asFloat(), 0, pixels, i * per, per);
+            }
+            double psnr = io.latteflow.model.train.CodecTrainer.psnr(codec, pixels);
+            double recorded = new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("report.json").toFile()).get("psnr_held_out").asDouble();
+            assertTrue(Math.abs(psnr - recorded) < 0.05, "held-out PSNR " + psnr + " dB against the recorded " + recorded);
+            assertTrue(psnr > 27, "held-out PSNR " + psnr + " dB");
+        }
+    }
+
     @Test
     void theEmojiModelAnswersFlagAndCategoryQuestionsAndDrawsAGrinningFaceYellow() throws Exception {
         Path dir = MODELS.resolve("latte-emoji");
