@@ -140,6 +140,11 @@ public final class TrainingRun {
         }
         Path ckpt = checkpointDir(dir);
         LatteConfig config = JSON.treeToValue(run.get("config"), LatteConfig.class);
+        if (ckpt == null && Files.exists(dir.resolve(SUMMARY))) {
+            // A finished run deletes its checkpoint (ForceKeepsUsersFilesTest): only its model is left to go on from.
+            throw new IOException("Cannot resume " + dir + ": the run has finished (" + SUMMARY + ") and keeps no checkpoint; "
+                    + "train its model further as a new run: --init " + dir + " --out ANOTHER_DIR");
+        }
         if (ckpt == null) {
             throw new IOException("Cannot resume " + dir + ": no checkpoint was written yet; start it again");
         }

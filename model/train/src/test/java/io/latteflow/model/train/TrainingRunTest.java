@@ -56,6 +56,10 @@ class TrainingRunTest {
         assertEquals(withoutTimes(straight.resolve(TrainingRun.METRICS)), withoutTimes(broken.resolve(TrainingRun.METRICS)));
         assertFalse(Files.exists(broken.resolve(TrainingRun.CHECKPOINT)), "checkpoint removed after the run");
         assertTrue(Files.exists(broken.resolve(TrainingRun.SUMMARY)));
+        TrainingRun.Plan longer = new TrainingRun.Plan(3, 9, 2, 1e-3, 5, 2, 0.9, 0, GroupSampling.PER_SAMPLE);
+        IOException finished = assertThrows(IOException.class, () -> TrainingRun.resume(broken, longer, "squares"));
+        assertTrue(finished.getMessage().contains("the run has finished") && finished.getMessage().contains("--init " + broken),
+                finished.getMessage());
     }
 
     @Test
