@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
  * <p>Our word-level tokenizers ({@link TokenizerBuilder}) split punctuation off as tokens of its own and have no
  * decoder, so Hugging Face's decode joins every token with one space: "man: red hair" came back as
  * "man : red hair", "medium-light" as "medium - light", and an exact-match answer that was right in every token
- * counted as wrong (8 of the 20 mistakes listed by {@code latte eval emoji} at understanding step 9,500 of the
+ * counted as wrong (7 of the 20 mistakes listed by {@code latte eval emoji} at understanding step 9,500 of the
  * 64x64 emoji model, issue 20). The tokens do not record where spaces were, so this follows English typography, as
  * the emoji names and captions do: no space before closing punctuation, none after an opening bracket or quote, and
  * hyphens, slashes and apostrophes between two words join them, as do the periods of an abbreviation. Of the 1,910
