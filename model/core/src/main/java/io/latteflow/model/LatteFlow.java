@@ -32,6 +32,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 
 /**
  * LaTtE-Flow: answers questions about images and draws images from captions, running one expert group of
@@ -58,7 +60,7 @@ public final class LatteFlow implements AutoCloseable {
     private final Path tokenizerJson;
     private final ContextCache contextCache = new ContextCache(0);
     private volatile RequestLimits limits = RequestLimits.DEFAULTS;
-    private final java.util.concurrent.locks.ReentrantReadWriteLock inUse = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private final ReentrantReadWriteLock inUse = new ReentrantReadWriteLock();
     private boolean closed;                                     // guarded by inUse
     /** Qwen2-VL chat answering, when the folder brings a chat template and image processor; null otherwise. */
     private final Qwen2VlChat chat;
@@ -412,7 +414,7 @@ public final class LatteFlow implements AutoCloseable {
     public LatteTokenizer tokenizer() { return tokenizer; }
 
     /** Runs a call unless the model is closed; {@link #close} waits for the calls in flight. */
-    private <T> T whileOpen(java.util.function.Supplier<T> call) {
+    private <T> T whileOpen(Supplier<T> call) {
         inUse.readLock().lock();
         try {
             if (closed) throw new IllegalStateException("This model is closed; load it again (LatteFlow.load)");

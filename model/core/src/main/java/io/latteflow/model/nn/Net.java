@@ -116,6 +116,7 @@ public final class Net {
         forward.close();
         if (backward != null) backward.close();
     }
+
     private static final Object QUIET = new Object();
 
     /**
