@@ -277,5 +277,8 @@ class CliBadInputTest {
         assertRefusedBeforeWork(latte("bench", "--steps", "1000000"), "steps 1000000 is outside [1, 1000]");
         assertRefusedBeforeWork(latte("bench-stream", "--preset", "tiny", "--steps", "1000000"), "steps 1000000 is outside [1, 1000]");
         assertRefusedBeforeWork(latte("eval", "fashion", "--steps", "1000000"), "steps 1000000 is outside [1, 1000]");
+        assertRefusedBeforeWork(latte("eval", "emoji", "--cfg", "-1"), "--cfg: guidance -1.0 is outside [0, 50.0]");
+        assertRefusedBeforeWork(latte("export", "--model", "models/latte-emoji", "--out", dir.resolve("out").toString(), "--cfg", "99"),
+                "--cfg: guidance 99.0 is outside [0, 50.0]");
     }
 }

@@ -61,9 +61,11 @@ class EvalAndResultsITCase {
         }
         Path grid = dir.resolve("grid.png");
         LatteCliTest.Run r = latte("eval", "emoji", "--model", model.toString(), "--split", "train", "--questions", "6",
-                "--canvases", "1", "--generate", "0", "--judged", "12", "--grid", grid.toString());
+                "--canvases", "1", "--generate", "0", "--judged", "12", "--grid", grid.toString(), "--cfg", "4.5");
         assertEquals(0, r.exit(), r.err());
         JsonNode result = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
+        assertEquals(4.5, result.path("guidance").asDouble(), "the guidance the images were drawn with, for a sweep's rows");
+        assertEquals(tiny.defaultSteps(), result.path("steps").asInt());
         JsonNode vqa = result.path("vqa");
         // the emoji judge read 12 images drawn from training captions and 12 from held-out ones, and compared features
         JsonNode judge = result.path("judge");

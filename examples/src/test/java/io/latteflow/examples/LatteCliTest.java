@@ -81,6 +81,20 @@ class LatteCliTest {
     }
 
     @Test
+    void exportWritesTheSamplingDefaultsItIsGivenAndKeepsTheRestOfTheConfig() throws Exception {
+        Path src = dir.resolve("src");
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
+            flow.save(src);
+        }
+        Path out = dir.resolve("tuned");
+        Run r = latte("export", "--model", src.toString(), "--out", out.toString(), "--cfg", "6", "--steps", "25");
+        assertEquals(0, r.exit(), r.err());
+        try (LatteFlow tuned = LatteFlow.load(out)) {
+            assertEquals(LatteConfig.tiny().toBuilder().defaultCfg(6).defaultSteps(25).build(), tuned.config());
+        }
+    }
+
+    @Test
     void generateWritesAPngOfTheModelsSize() throws Exception {
         Path out = dir.resolve("sub/tmp.png");
         Run r = latte("generate", "--preset", "tiny", "--steps", "2", "--prompt", "red apple", "--out", out.toString());

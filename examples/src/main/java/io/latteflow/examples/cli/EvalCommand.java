@@ -32,6 +32,7 @@ import io.latteflow.model.eval.GenerationQuality;
 import io.latteflow.model.eval.VqaAccuracy;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -100,6 +101,30 @@ public final class EvalCommand implements Callable<Integer> {
         }
     }
 
+    /** How images are drawn: Euler steps and guidance scale, the model's defaults unless given (issue 20: guidance sweeps). */
+    static final class Sampling {
+        @Option(names = "--steps", paramLabel = "N", description = "Euler steps. Default: the model's.")
+        Integer steps;
+
+        @Option(names = "--cfg", paramLabel = "S", description = "Guidance scale. Default: the model's.")
+        Double cfg;
+
+        /** Refuses out-of-range values before any model is loaded. */
+        void check() {
+            String refused = RequestLimits.DEFAULTS.generationRefusal("eval", steps, cfg);       // issue 19: one cap everywhere
+            if (refused != null) throw new CliError((refused.startsWith("steps") ? "--steps: " : "--cfg: ") + refused);
+        }
+
+        int steps(LatteFlow flow) { return steps != null ? steps : flow.config().defaultSteps(); }
+
+        double cfg(LatteFlow flow) { return cfg != null ? cfg : flow.config().defaultCfg(); }
+
+        /** The request for {@code caption} and {@code seed}, drawn with these settings. */
+        GenerationRequest request(LatteFlow flow, String caption, long seed) {
+            return GenerationRequest.of(caption).withSteps(steps(flow)).withGuidance(cfg(flow)).withSeed(seed);
+        }
+    }
+
     static LatteFlow open(Path dir) {
         Path d = ModelOptions.resolve(dir);
         if (!Files.isDirectory(d)) throw new CliError("No model at '" + dir + "': the directory does not exist");
@@ -126,11 +151,8 @@ public final class EvalCommand implements Callable<Integer> {
         @Option(names = "--samples", paramLabel = "N", defaultValue = "10000", description = "Images generated (evenly over the 10 classes). Default: ${DEFAULT-VALUE}.")
         int samples;
 
-        @Option(names = "--steps", paramLabel = "N", description = "Euler steps. Default: the model's.")
-        Integer steps;
-
-        @Option(names = "--cfg", paramLabel = "S", description = "Guidance scale. Default: the model's.")
-        Double cfg;
+        @Mixin
+        Sampling sampling;
 
         @Option(names = "--seed", paramLabel = "K", defaultValue = "0", description = "Seed of image 0 (image i uses seed + i). Default: ${DEFAULT-VALUE}.")
         long seed;
@@ -144,8 +166,7 @@ public final class EvalCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             PrintWriter err = spec.commandLine().getErr();
-            String refused = RequestLimits.DEFAULTS.generationRefusal("eval", steps, cfg);       // issue 19: one cap everywhere
-            if (refused != null) throw new CliError((refused.startsWith("steps") ? "--steps: " : "--cfg: ") + refused);
+            sampling.check();
             if (!Files.isDirectory(ModelOptions.resolve(model))) throw new CliError("No model at '" + model + "': the directory does not exist");
             Path root = root();
             Classifier judge;
@@ -164,8 +185,7 @@ public final class EvalCommand implements Callable<Integer> {
             try (LatteFlow flow = open(model)) {
                 GenerationQuality.Settings settings;
                 try {
-                    settings = new GenerationQuality.Settings(samples, steps != null ? steps : flow.config().defaultSteps(),
-                            cfg != null ? cfg : flow.config().defaultCfg(), batch, seed);
+                    settings = new GenerationQuality.Settings(samples, sampling.steps(flow), sampling.cfg(flow), batch, seed);
                 } catch (IllegalArgumentException e) {
                     throw new CliError(e.getMessage(), e);
                 }
@@ -246,10 +266,14 @@ public final class EvalCommand implements Callable<Integer> {
                 description = "Also write a PNG: for 12 emoji of --split, a row with the caption, the real emoji, then 6 images drawn from the caption.")
         Path grid;
 
+        @Mixin
+        Sampling sampling;
+
         @Override
         public Integer call() throws IOException {
             if (!split.equals("held-out") && !split.equals("train")) throw new CliError("--split must be held-out or train, got '" + split + "'");
             if (questions < 0 || canvases < 0 || generate < 0 || judged < 0) throw new CliError("--questions, --canvases, --generate and --judged must be >= 0");
+            sampling.check();
             PrintWriter err = spec.commandLine().getErr();
             Path root = root();
             try (LatteFlow flow = open(model)) {
@@ -272,7 +296,8 @@ public final class EvalCommand implements Callable<Integer> {
                 }
                 List<VqaSample> asked = everyKth(single, questions);
                 asked.addAll(multi);
-                ObjectNode out = JSON.createObjectNode().put("task", "emoji").put("model", model.toString()).put("split", split);
+                ObjectNode out = JSON.createObjectNode().put("task", "emoji").put("model", model.toString()).put("split", split)
+                        .put("steps", sampling.steps(flow)).put("guidance", sampling.cfg(flow));
                 if (!asked.isEmpty()) {                                  // --questions 0 --canvases 0: the judge alone
                     VqaAccuracy.Result vqa;
                     try (ProgressBar bar = Progress.bar("questions", asked.size(), " questions", err)) {
@@ -289,7 +314,7 @@ public final class EvalCommand implements Callable<Integer> {
                             List<Emoji> part = drawn.subList(from, Math.min(drawn.size(), from + batch));
                             List<GenerationRequest> reqs = new ArrayList<>();
                             for (int i = 0; i < part.size(); i++) {
-                                reqs.add(GenerationRequest.of(captions.caption(part.get(i))).withSeed(from + i));
+                                reqs.add(sampling.request(flow, captions.caption(part.get(i)), from + i));
                             }
                             List<GeneratedImage> got = flow.generate(reqs);
                             for (int i = 0; i < part.size(); i++) {
@@ -328,7 +353,7 @@ public final class EvalCommand implements Callable<Integer> {
                     for (int from = 0; from < asked.size(); from += batch) {
                         List<GenerationRequest> reqs = new ArrayList<>();
                         for (int i = from; i < Math.min(asked.size(), from + batch); i++) {
-                            reqs.add(GenerationRequest.of(captions.caption(asked.get(i))).withSeed(i));
+                            reqs.add(sampling.request(flow, captions.caption(asked.get(i)), i));
                         }
                         for (GeneratedImage g : flow.generate(reqs)) drawn.add(g.image());
                         bar.stepTo(drawn.size());
@@ -358,11 +383,11 @@ public final class EvalCommand implements Callable<Integer> {
         }
 
         /** A row per emoji: its caption, the real picture at the generated size, then samples of seeds 0 to 5. */
-        private static void writeGrid(LatteFlow flow, List<Emoji> emoji, EmojiCaptions captions, Path file) throws IOException {
+        private void writeGrid(LatteFlow flow, List<Emoji> emoji, EmojiCaptions captions, Path file) throws IOException {
             int size = flow.config().genImageSize();
             List<GenerationRequest> reqs = new ArrayList<>();
             for (Emoji e : emoji) {
-                for (int s = 0; s < GRID_SAMPLES; s++) reqs.add(GenerationRequest.of(captions.caption(e)).withSeed(s));
+                for (int s = 0; s < GRID_SAMPLES; s++) reqs.add(sampling.request(flow, captions.caption(e), s));
             }
             List<GeneratedImage> got = flow.generate(reqs);   // (emoji x seeds) in one batch
             List<List<BufferedImage>> rows = new ArrayList<>();

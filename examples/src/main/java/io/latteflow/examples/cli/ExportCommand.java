@@ -1,6 +1,9 @@
 package io.latteflow.examples.cli;
 
+import io.latteflow.model.LatteConfig;
 import io.latteflow.model.LatteFlow;
+import io.latteflow.model.RequestLimits;
+import io.latteflow.model.io.Checkpoint;
 import io.latteflow.model.train.TrainingRun;
 import io.latteflow.model.io.DType;
 import picocli.CommandLine.Command;
@@ -43,6 +46,13 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "--model is a run in progress: export its latest checkpoint, with the EMA weights a finished run would save.")
     boolean checkpoint;
 
+    @Option(names = "--steps", paramLabel = "N", description = "Write this as the model's default Euler steps (config.json defaultSteps). Default: kept.")
+    Integer steps;
+
+    @Option(names = "--cfg", paramLabel = "S",
+            description = "Write this as the model's default guidance scale (config.json defaultCfg), e.g. the best of a sweep with 'latte eval emoji --cfg'. Default: kept.")
+    Double cfg;
+
     @Option(names = "--with", paramLabel = "FILE", description = "Another file to copy beside the model (repeatable), e.g. the run's train.json.")
     List<Path> extra;
 
@@ -51,6 +61,8 @@ public final class ExportCommand implements Callable<Integer> {
         Path src = ModelOptions.resolve(model);
         if (!Files.isDirectory(src)) throw new CliError("No model at '" + model + "': the directory does not exist");
         if (Files.exists(out.resolve("model.safetensors"))) throw new CliError("--out '" + out + "' already holds a model");
+        String refused = RequestLimits.DEFAULTS.generationRefusal("export", steps, cfg);
+        if (refused != null) throw new CliError((refused.startsWith("steps") ? "--steps: " : "--cfg: ") + refused);
         String what = src.toString();
         try {
             Files.createDirectories(out);
@@ -61,6 +73,13 @@ public final class ExportCommand implements Callable<Integer> {
                 try (LatteFlow flow = LatteFlow.load(src)) {
                     flow.save(out, dtype);
                 }
+            }
+            if (steps != null || cfg != null) {                // issue 20: the guidance a sweep chose ships with the model
+                Path file = out.resolve(Checkpoint.CONFIG);
+                LatteConfig.Builder c = LatteConfig.read(file).toBuilder();
+                if (steps != null) c.defaultSteps(steps);
+                if (cfg != null) c.defaultCfg(cfg);
+                c.build().write(file);
             }
         } catch (IOException e) {
             throw new CliError("Cannot export '" + src + "': " + e.getMessage(), e);
