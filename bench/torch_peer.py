@@ -16,7 +16,8 @@ Java classes it mirrors (model/core/src/main/java/io/latteflow/model/)
     flow.ExpertGroup, flow.GenerationLayer, flow.ResidualAttention, flow.TimestepEmbedder, flow.TimestepPartition,
     flow.PositionEmbedding, flow.GenerationContext, flow.ContextCache (off: one padded prefill of the distinct
     contexts), vlm.VisionLanguageModel (text prefill), vlm.TextDecoder, vlm.PromptBatch, nn.Net, nn.Rope,
-    latent.PixelPatchCodec (decode, for PNGs only), io.LatteTokenizer (special tokens, no added special tokens);
+    latent.PixelPatchCodec and latent.DcAeCodec (decode, for PNGs only; the DC-AE network is bench/dcae_ref.py's),
+    io.LatteTokenizer (special tokens, no added special tokens);
     for prefill, decode and train also LatteFlow.questionPrompt, vlm.PromptBatch (image positions), vlm.ImagePatches,
     vlm.VisionEncoder, nn.Rope.vision2d, VisionLanguageModel (decode loop), train.GenerationTrainer, train.Adam.
 
@@ -24,10 +25,11 @@ How to run (from the repository root)
     /work/hfvenv/bin/python bench/torch_peer.py generate --model models/latte-emoji --prompt "grinning face" --seed 1
     /work/hfvenv/bin/python bench/torch_peer.py compare --model models/latte-emoji     # both sides, one JSON line
     bench/run.sh                     # compare on models/latte-emoji and on a fresh `bench` preset model
-    ``compare`` runs ``./latte score --tensor latents`` on the same 8 prompts (seeds 0-7, 20 steps, guidance 3)
-    and times the peer eagerly with 1 and 2 torch threads (median of several runs after a warm-up). ``ratio`` is
+    ``compare`` runs ``./latte score --tensor latents`` (LATTE_JAR: that jar as is) on the same 8 prompts (seeds
+    0-7, 20 steps, guidance 3) and times the peer eagerly with 1 and 2 torch threads (median of several runs after a
+    warm-up), generation and decode. ``ratio`` is
     ours / torch (1 thread); ours is score's per-batch latency_ms (one LatteFlow.generate call of the 8 rows:
-    prefill, sampling, pixel decode) as the median of the batches after the first, divided by 8.
+    prefill, sampling, codec decode) as the median of the batches after the first, divided by 8.
     ``--compile`` adds an optional torch.compile timing (about 35 s of compiling; see its note in the output).
     ``prefill``, ``decode`` and ``train`` run bench/EngineBench.java (source-file mode on the latte jar; it times our
     side and writes its inputs and results as .npy) and the peer on the same inputs, one JSON line per measurement
@@ -121,7 +123,12 @@ class Config:
         self.layers_per_group = self.numLayers // self.groups
         self.latent_grid = self.genImageSize // self.latentPatch
         self.latent_tokens = self.latent_grid ** 2
-        self.latent_dim = self.latentChannels * self.latentPatch ** 2
+        # LatteConfig.latentDim: a pixel patch's channels * p * p values per token, or one DC-AE latent cell's channels
+        # ("codec": "dc-ae:FOLDER", relative to the model directory; latentPatch is then the DC-AE's spatial factor).
+        # No codec named: pixel, as in checkpoints from before issue 20.
+        codec = d.get("codec") or "pixel"
+        self.dc_ae = codec[len("dc-ae:"):] if codec.startswith("dc-ae:") else None
+        self.latent_dim = self.latentChannels if self.dc_ae else self.latentChannels * self.latentPatch ** 2
         half = self.head_dim // 2
         t = half // 4
         h = (half - t) // 2
@@ -212,7 +219,8 @@ class LattePeer:
     def __init__(self, model_dir: str | Path):
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
-        model_dir = Path(model_dir)
+        model_dir = self.model_dir = Path(model_dir)
+        self.dcae = None  # the DC-AE decoder, loaded on the first decode (generation and prefill need none)
         self.cfg = Config(json.loads((model_dir / "config.json").read_text()))
         self.w = {k: v.to(torch.float32).contiguous() for k, v in load_file(str(model_dir / "model.safetensors")).items()}
         self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -521,6 +529,21 @@ class LattePeer:
         return names
 
     def decode(self, latents):
+        """The config's codec's decode: (b, 3, size, size) in [0, 1]."""
+        return self.dcae_decode(latents) if self.cfg.dc_ae else self.pixel_decode(latents)
+
+    def dcae_decode(self, latents):
+        """DcAeCodec.decode: tokens (b, h w, latentChannels), cells in raster order, are the scaled latents
+        (b, latentChannels, h, w) channels-last; divided by the scaling factor, decoded, (y + 1) / 2 clipped."""
+        if self.dcae is None:
+            from dcae_ref import load_diffusers  # bench/, on sys.path when this runs as a script
+            self.dcae = load_diffusers(self.model_dir / self.cfg.dc_ae)  # an absolute folder stays absolute
+        g = self.cfg.latent_grid
+        z = latents.transpose(1, 2).reshape(-1, self.cfg.latentChannels, g, g) / self.dcae.cfg["scaling_factor"]
+        with torch.no_grad():
+            return ((self.dcae.decoder(z) + 1) / 2).clamp(0, 1)
+
+    def pixel_decode(self, latents):
         """PixelPatchCodec.decode: (b, 3, size, size) in [0, 1]."""
         c = self.cfg
         g, p = c.latent_grid, c.latentPatch
@@ -548,9 +571,14 @@ def java_latents(model_dir, prompts, seeds, steps, guidance, repeats=1, batch=No
                           "guidance": pa.array([guidance] * n * repeats, pa.float32())})
         with ipc.new_file(str(src), table.schema) as w:
             w.write_table(table)
-        cmd = [str(ROOT / "latte"), "score", "--model", str(model_dir), "--in", str(src), "--out", str(out),
-               "--tensor", "latents", "--batch", str(batch or n)]
-        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+        # LATTE_JAR: that jar as is, with the launcher's flags and environment, as java_bench runs it (`./latte`
+        # rebuilds a stale shared jar first, e.g. while sources are being edited)
+        jar = os.environ.get("LATTE_JAR")
+        latte = jvm() + [f"-Dlatte.home={ROOT}", "-jar", jar] if jar else [str(ROOT / "latte")]
+        cmd = latte + ["score", "--model", str(model_dir), "--in", str(src), "--out", str(out),
+                       "--tensor", "latents", "--batch", str(batch or n)]
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                           env=dict(launcher_env(), **(env or {})) if jar else env)
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
         with ipc.open_file(str(out)) as f:
@@ -566,11 +594,14 @@ def java_latents(model_dir, prompts, seeds, steps, guidance, repeats=1, batch=No
 
 def time_peer(peer, prompts, seeds, steps, guidance, threads, runs):
     torch.set_num_threads(threads)
-    peer.generate(prompts, seeds, steps, guidance)  # warm-up
+
+    def run():  # decoded too, as in the LatteFlow.generate call Java times: a DC-AE decode is no free reshape
+        peer.decode(peer.generate(prompts, seeds, steps, guidance))
+    run()  # warm-up
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        peer.generate(prompts, seeds, steps, guidance)
+        run()
         times.append(time.perf_counter() - t0)
     return statistics.median(times) / len(prompts)
 
@@ -604,8 +635,8 @@ def compare(args):
         "images": len(prompts), "steps": args.steps, "guidance": args.guidance,
         "ours_s_per_image": round(ours_s, 5),
         "ours_timing": f"latte score latency_ms of a batch of {len(prompts)} rows (one LatteFlow.generate call: "
-                       f"prefill, sampling, pixel decode), median of the {len(warm)} batches after the first of "
-                       f"{len(lat_ms)} (one JVM), / rows",
+                       f"prefill, sampling, {'DC-AE' if peer.cfg.dc_ae else 'pixel'} decode), median of the "
+                       f"{len(warm)} batches after the first of {len(lat_ms)} (one JVM), / rows",
         "ours_batch_latency_ms": [round(x, 1) for x in lat_ms],
         "torch_eager_s_per_image": round(t1, 5),
         "torch_eager_2t_s_per_image": round(t2, 5),
@@ -616,7 +647,8 @@ def compare(args):
         "openblas_coretype": env.get("OPENBLAS_CORETYPE") or "(chosen in the JVM from the CPU's flags: " + coretype_guess() + ")",
         "cpu_model": cpu_model(),
         "torch": torch.__version__,
-        "torch_timing": f"median of {args.runs} peer.generate calls after 1 warm-up (noise, tokenize, prefill, sampling)",
+        "torch_timing": f"median of {args.runs} peer.generate + peer.decode calls after 1 warm-up (noise, tokenize, "
+                        f"prefill, sampling, decode)",
     }
     if args.compile:
         out.update(time_compiled(peer, prompts, seeds, args))
@@ -695,6 +727,15 @@ def launcher_env():
     return env
 
 
+def jvm():
+    """The java command and JVM flags of the `latte` launcher, up to the class path or jar."""
+    java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java") if os.environ.get("JAVA_HOME") else "java"
+    cache = ROOT / "target" / "native-cache"
+    return [java, "-Xmx4g", f"-Dorg.bytedeco.javacpp.cachedir={cache / 'javacpp'}", f"-DDJL_CACHE_DIR={cache / 'djl'}",
+            "-Doffline=true", "-Dai.djl.offline=true", "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"]
+
+
 def java_bench(mode, model, out_dir, extra, env):
     """Runs bench/EngineBench.java (source-file mode, with the launcher's JVM flags) on examples/target/latte.jar,
     rebuilt first when stale, or on the jar LATTE_JAR names (as is: a private copy keeps a long measurement off
@@ -706,12 +747,8 @@ def java_bench(mode, model, out_dir, extra, env):
             if not jar.is_file():
                 raise RuntimeError(f"./latte --version failed:\n{r.stderr[-3000:]}")
             print("torch_peer: rebuilding examples/target/latte.jar failed; measuring the existing jar", file=sys.stderr)
-    java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java") if os.environ.get("JAVA_HOME") else "java"
-    cache = ROOT / "target" / "native-cache"
-    cmd = [java, "-Xmx4g", f"-Dorg.bytedeco.javacpp.cachedir={cache / 'javacpp'}", f"-DDJL_CACHE_DIR={cache / 'djl'}",
-           "-Doffline=true", "-Dai.djl.offline=true", "--add-opens=java.base/java.nio=ALL-UNNAMED",
-           "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "-cp", str(jar),
-           str(ROOT / "bench/EngineBench.java"), mode, "--model", str(model), "--out", str(out_dir)] + [str(x) for x in extra]
+    cmd = jvm() + ["-cp", str(jar), str(ROOT / "bench/EngineBench.java"), mode, "--model", str(model),
+                   "--out", str(out_dir)] + [str(x) for x in extra]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
