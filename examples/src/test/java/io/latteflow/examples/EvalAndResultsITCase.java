@@ -61,7 +61,8 @@ class EvalAndResultsITCase {
         }
         Path grid = dir.resolve("grid.png");
         LatteCliTest.Run r = latte("eval", "emoji", "--model", model.toString(), "--split", "train", "--questions", "6",
-                "--canvases", "1", "--generate", "0", "--judged", "12", "--grid", grid.toString(), "--cfg", "4.5");
+                "--canvases", "1", "--generate", "0", "--judged", "12", "--grid", grid.toString(), "--cfg", "4.5",
+                "--json", dir.resolve("results/emoji.json").toString(), "--tag", "label=tiny untrained");
         assertEquals(0, r.exit(), r.err());
         JsonNode result = new ObjectMapper().readTree(r.out().strip().lines().reduce((a, b) -> b).orElseThrow());
         assertEquals(4.5, result.path("guidance").asDouble(), "the guidance the images were drawn with, for a sweep's rows");
@@ -79,6 +80,10 @@ class EvalAndResultsITCase {
         int cell = tiny.genImageSize() * 3;
         assertEquals(12 * (cell + 2) + 2, sheet.getHeight(), "12 emoji, one row each");
         assertTrue(sheet.getWidth() > 7 * (cell + 2), "a caption, the real emoji and 6 samples per row");
+        LatteCliTest.Run report = latte("results", "--dir", dir.resolve("results").toString(), "--out", dir.resolve("RESULTS.md").toString());
+        assertEquals(0, report.exit(), report.err());
+        assertTrue(Files.readString(dir.resolve("RESULTS.md")).contains("| tiny untrained | " + tiny.defaultSteps() + ", 4.5 |"),
+                "the judge's row says how its images were drawn: " + Files.readString(dir.resolve("RESULTS.md")));
     }
 
     @Test

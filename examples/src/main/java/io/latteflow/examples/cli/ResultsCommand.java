@@ -226,11 +226,13 @@ public final class ResultsCommand implements Callable<Integer> {
         List<Measurement> rows = all.stream().filter(m -> "emoji".equals(m.json.path("task").asText()) && m.json.has("judge")).toList();
         if (rows.isEmpty()) return;
         md.append("## Emoji: what the judge reads off drawn images\n\n");
-        md.append("| Run | Category, images from training captions | Category, images from held-out captions | FID drawn vs real | FID real vs real |\n|---|---|---|---|---|\n");
+        md.append("| Run | Steps, guidance | Category, images from training captions | Category, images from held-out captions | FID drawn vs real | FID real vs real |\n|---|---|---|---|---|---|\n");
         for (Measurement m : rows) {
             JsonNode j = m.json.path("judge");
             String run = m.tag("label") != null ? m.tag("label") : m.json.path("model").asText();
-            md.append("| ").append(run).append(String.format(Locale.ROOT, " | %.1f%% (%d) | %.1f%% (%d) | %s | %s |%n",
+            // measurements from before 'eval emoji --steps/--cfg' drew with the model's defaults: 20 and 3 for every emoji model
+            String guidance = String.format(Locale.ROOT, "%d, %.1f", m.json.path("steps").asInt(20), m.json.path("guidance").asDouble(3));
+            md.append("| ").append(run).append(" | ").append(guidance).append(String.format(Locale.ROOT, " | %.1f%% (%d) | %.1f%% (%d) | %s | %s |%n",
                     100 * j.path("train_captions").path("category_accuracy").asDouble(), j.path("train_captions").path("samples").asInt(),
                     100 * j.path("held_out_captions").path("category_accuracy").asDouble(), j.path("held_out_captions").path("samples").asInt(),
                     j.path("fid_drawn_vs_real").isNumber() ? String.format(Locale.ROOT, "%.1f", j.path("fid_drawn_vs_real").asDouble()) : "-",
