@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * What {@code %latte info} shows: where the model came from, how many parameters one sampling step reads
- * (LaTtE-Flow runs one timestep-expert group per step), the ND4J backend, and the full config.
+ * (LaTtE-Flow runs one timestep-expert group per step), what an image is drawn in (pixel patches or a DC-AE's
+ * latents), the ND4J backend, and the full config.
  *
  * <pre>{@code
  * ModelInfo info = ModelInfo.of(flow, "models/latte-emoji");
@@ -35,11 +36,19 @@ public record ModelInfo(String source, LatteConfig config, long totalParams, lon
             rows.put("active parameters per step", String.format("%,d (%d of %d layers: one of %d expert groups)",
                     activeParamsPerStep, config.layersPerGroup(), config.numLayers(), config.groups()));
             rows.put("image", config.genImageSize() + "x" + config.genImageSize() + " generated, " + read);
+            rows.put("latents", latents(config));
             rows.put("defaults", "steps " + config.defaultSteps() + ", cfg " + config.defaultCfg());
         } else {
             rows.put("image", read + "; answers only (make a drawing model with latte init-couple)");
         }
         return rows;
+    }
+
+    /** What one generated image is made of: pixel patches, or the cells of a DC-AE's latent grid (issue 20). */
+    static String latents(LatteConfig c) {
+        return c.pixelCodec()
+                ? String.format("%d tokens of %dx%d pixel patches", c.latentTokens(), c.latentPatch(), c.latentPatch())
+                : String.format("%d tokens of %d channels: DC-AE f%d in %s", c.latentTokens(), c.latentDim(), c.latentPatch(), c.dcAeFolder());
     }
 
     public String toHtml() {
