@@ -65,7 +65,7 @@ public final class TrainCommand implements Callable<Integer> {
                     + "metrics.jsonl, train.json).")
     Path out;
 
-    @Option(names = "--resume", description = "Continue the interrupted run in --out from its last checkpoint (the other options must match).")
+    @Option(names = "--resume", description = "Continue the interrupted run in --out from its last checkpoint, with the model it was started with (model options may be left out; the training options must match).")
     boolean resume;
 
     @Option(names = "--init", paramLabel = "DIR",
@@ -155,7 +155,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (init != null && resume) throw bad("--init starts a new run; --resume continues one: give only one of them");
         if (init != null && (codec != null || genImageSize != null)) throw bad("--codec and --gen-image-size shape a new model; an --init model keeps its own");
         LatteFlow initial = init == null ? null : initialModel();
-        LatteConfig config = initial != null ? initial.config() : config();
+        LatteConfig config = initial != null ? initial.config() : resume ? resumedConfig() : config();
         if ((images == null) == (data == null)) throw bad("Give exactly one of --images DIR and --data SET");
         List<String> written = written(initial);
         if (!resume) checkOut(written);
@@ -294,6 +294,31 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return c;
+    }
+
+    /** The options that shape the model; a resumed run keeps the shape it was started with. */
+    private static final List<String> MODEL_OPTIONS = List.of("--preset", "--variant", "--codec", "--gen-image-size", "--groups",
+            "--no-residual-attention", "--vocab");
+
+    /**
+     * The config of the run being resumed, which its data is prepared for. Issue 20: a resume without
+     * --gen-image-size prepared a 64x64 run's images at the default preset's 32x32, and the run went on training on
+     * them upscaled. Model options given with --resume must describe the run's model.
+     */
+    private LatteConfig resumedConfig() {
+        LatteConfig saved;
+        try {
+            saved = TrainingRun.savedConfig(out);
+        } catch (IOException e) {
+            throw new CliError(e.getMessage(), e);
+        }
+        List<String> given = MODEL_OPTIONS.stream().filter(spec.commandLine().getParseResult()::hasMatchedOption).toList();
+        if (!given.isEmpty() && !config().equals(saved)) {
+            throw bad("--resume continues the run in " + out + " with the model it was started with (" + saved.genImageSize() + "x"
+                    + saved.genImageSize() + " images, L=" + saved.numLayers() + ", d=" + saved.hiddenSize() + ", K=" + saved.groups()
+                    + ", vocabulary " + saved.vocabSize() + "); " + String.join(", ", given) + " describe another: leave them out");
+        }
+        return saved;
     }
 
     /** The --init model; a Qwen2-VL-based one trains its generation path only (the paper's Couple keeps the VLM frozen). */

@@ -126,8 +126,7 @@ public final class TrainingRun {
      */
     public static TrainingRun resume(Path dir, Plan plan, String data) throws IOException {
         Path runFile = dir.resolve(RUN);
-        if (!Files.exists(runFile)) throw new IOException(dir + " holds no training run to resume (no " + RUN + ")");
-        JsonNode run = JSON.readTree(runFile.toFile());
+        JsonNode run = runFile(dir);
         Plan saved = JSON.treeToValue(run.get("plan"), Plan.class);
         Plan comparable = new Plan(saved.understandingSteps, saved.generationSteps, plan.batch, plan.learningRate, plan.seed,
                 plan.checkpointEvery, plan.emaDecay, plan.snapshotEvery, plan.groupSampling);
@@ -161,6 +160,20 @@ public final class TrainingRun {
         JSON.writerWithDefaultPrettyPrinter().writeValue(runFile.toFile(), updated);
         r.truncateMetrics();
         return r;
+    }
+
+    /**
+     * The model config the run in {@code dir} was started with, from its {@code run.json}: what its training data
+     * must be prepared for when it resumes (image sizes), whatever the resuming command's model options say.
+     */
+    public static LatteConfig savedConfig(Path dir) throws IOException {
+        return JSON.treeToValue(runFile(dir).get("config"), LatteConfig.class);
+    }
+
+    private static JsonNode runFile(Path dir) throws IOException {
+        Path runFile = dir.resolve(RUN);
+        if (!Files.exists(runFile)) throw new IOException(dir + " holds no training run to resume (no " + RUN + ")");
+        return JSON.readTree(runFile.toFile());
     }
 
     public LatteFlow flow() {
