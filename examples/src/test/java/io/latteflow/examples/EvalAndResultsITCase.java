@@ -72,6 +72,9 @@ class EvalAndResultsITCase {
         JsonNode judge = result.path("judge");
         assertEquals(12, judge.path("train_captions").path("samples").asInt());
         assertEquals(12, judge.path("held_out_captions").path("samples").asInt());
+        int perCategory = 0;
+        for (JsonNode c : judge.path("train_captions").path("by_category")) perCategory += c.path("asked").asInt();
+        assertEquals(12, perCategory, "each drawn image counted under the category it was asked for: " + judge);
         assertTrue(judge.path("real_training_category_accuracy").asDouble() > 0.9, "the judge knows the real training emoji: " + judge);
         assertTrue(judge.path("fid_drawn_vs_real").isNull() && judge.path("fid_note").asText().contains("more than 256 images"),
                 "FID is left out for 12 images of 256 features: " + judge);

@@ -360,8 +360,17 @@ public final class EvalCommand implements Callable<Integer> {
                     }
                 }
                 int[] wanted = asked.stream().mapToInt(Emoji::categoryIndex).toArray();
-                out.putObject(which.equals("train") ? "train_captions" : "held_out_captions")
-                        .put("samples", drawn.size()).put("category_accuracy", ClassAccuracy.of(c, drawn, wanted));
+                INDArray p = c.predict(drawn);                                       // (images, categories)
+                ObjectNode read = out.putObject(which.equals("train") ? "train_captions" : "held_out_captions")
+                        .put("samples", drawn.size()).put("category_accuracy", ClassAccuracy.of(p, wanted));
+                // which categories the drawings fail in (issue 20: where a miss of the target comes from)
+                double[] per = ClassAccuracy.perClass(p, wanted);
+                ObjectNode by = read.putObject("by_category");
+                for (int k = 0; k < per.length; k++) {
+                    int category = k;
+                    long n = java.util.Arrays.stream(wanted).filter(w -> w == category).count();
+                    if (n > 0) by.putObject(c.config().classNames().get(k)).put("accuracy", per[k]).put("asked", n);
+                }
                 if (which.equals("train")) drawnTrain = drawn;
             }
             // real sets of the same size, disjoint from each other: every k-th training emoji, shifted by half a step
