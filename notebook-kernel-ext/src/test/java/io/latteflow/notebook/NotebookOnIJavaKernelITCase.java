@@ -60,7 +60,7 @@ class NotebookOnIJavaKernelITCase {
         JsonNode grid = cell(cells, "%%latte generate");
         assertTrue(html(grid).contains("step 8 of 8"), html(grid));
         String gridHtml = htmlOutputs(grid).get(htmlOutputs(grid).size() - 1);
-        for (String prompt : List.of("grinning face", "red apple", "blue car", "green frog")) assertTrue(gridHtml.contains(">" + prompt + " · steps 8"), prompt);
+        for (String prompt : List.of("grinning face", "red apple", "automobile", "couple with heart")) assertTrue(gridHtml.contains(">" + prompt + " · steps 8"), prompt);
         assertSize(gen, embeddedPngs(gridHtml), 4);
 
         JsonNode ask = cell(cells, "%latte ask apple");

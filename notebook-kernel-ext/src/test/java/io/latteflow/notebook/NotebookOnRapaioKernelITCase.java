@@ -52,12 +52,12 @@ class NotebookOnRapaioKernelITCase {
         assertSize(gen, pngOutputs(live), 1);
         assertTrue(text(live).contains("red apple · steps 12 · cfg 3.0 · seed 1"), text(live));
 
-        JsonNode plain = cell(cells, "s.generate(GenerationRequest.of(\"blue car\")");
+        JsonNode plain = cell(cells, "s.generate(GenerationRequest.of(\"automobile\")");
         assertSize(gen, pngOutputs(plain), 1);
-        assertEquals("blue car · steps 12 · cfg 3.0 · seed 2", text(plain));
+        assertEquals("automobile · steps 12 · cfg 3.0 · seed 2", text(plain));
 
         String grid = html(cell(cells, "s.grid(prompts)"));
-        for (String prompt : List.of("grinning face", "red apple", "blue car", "green frog")) assertTrue(grid.contains(">" + prompt + " · steps 8"), prompt);
+        for (String prompt : List.of("grinning face", "red apple", "automobile", "couple with heart")) assertTrue(grid.contains(">" + prompt + " · steps 8"), prompt);
         assertSize(gen, embeddedPngs(grid), 4);
         assertSize(gen, embeddedPngs(html(cell(cells, "s.grid(bySteps)"))), 5);
 

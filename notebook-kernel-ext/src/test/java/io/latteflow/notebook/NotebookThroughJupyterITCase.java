@@ -60,7 +60,7 @@ class NotebookThroughJupyterITCase {
 
         JsonNode grid = cell(cells, "%%latte generate");
         String gridHtml = htmlOutputs(grid).get(htmlOutputs(grid).size() - 1);
-        for (String prompt : List.of("grinning face", "red apple", "blue car", "green frog")) assertTrue(gridHtml.contains(">" + prompt + " · steps 8"), prompt);
+        for (String prompt : List.of("grinning face", "red apple", "automobile", "couple with heart")) assertTrue(gridHtml.contains(">" + prompt + " · steps 8"), prompt);
         List<BufferedImage> cellsOfGrid = embeddedPngs(gridHtml);
         assertEquals(4, cellsOfGrid.size());
         assertTrue(cellsOfGrid.stream().allMatch(i -> i.getWidth() == gen && i.getHeight() == gen));
