@@ -74,7 +74,8 @@ class ForceKeepsUsersFilesTest {
         assertEquals(0, forced.exit(), forced.err());
         assertKept(mine);
         assertEquals(2, Files.readAllLines(out.resolve("metrics.jsonl"), StandardCharsets.UTF_8).size(), "a new run, not the old one's lines too");
-        assertTrue(Files.isRegularFile(out.resolve("train.json")));
+        assertTrue(Files.readString(out.resolve("train.json")).contains("\"command\" : \"latte train --preset tiny --images "),
+                "train.json says how the model was made, as it was typed: " + Files.readString(out.resolve("train.json")));
         assertFalse(Files.exists(out.resolve("checkpoint"), LinkOption.NOFOLLOW_LINKS), "a finished run keeps no checkpoint");
         try (LatteFlow flow = LatteFlow.load(out)) {
             assertEquals(LatteConfig.tiny(), flow.config());

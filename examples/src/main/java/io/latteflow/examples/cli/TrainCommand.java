@@ -233,8 +233,8 @@ public final class TrainCommand implements Callable<Integer> {
     private void recordCommand(double wallSeconds) throws IOException {
         Path summary = out.resolve(TrainingRun.SUMMARY);
         ObjectNode node = (ObjectNode) JSON.readTree(summary.toFile());
-        List<String> args = new ArrayList<>(List.of("latte", "train"));
-        args.addAll(spec.commandLine().getParseResult().originalArgs());
+        List<String> args = new ArrayList<>(List.of("latte"));
+        args.addAll(spec.commandLine().getParseResult().originalArgs());            // the whole line: "train" comes first
         node.put("command", String.join(" ", args));
         node.put("wall_seconds_last_session", Math.round(wallSeconds * 10) / 10.0);
         JSON.writerWithDefaultPrettyPrinter().writeValue(summary.toFile(), node);
