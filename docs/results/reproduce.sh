@@ -90,25 +90,64 @@ done
 for g in 1 2 3 5 7; do
   N=$C measure "fig4-cfg-$g" runs/fashion-couple --cfg $g --tag sweep=cfg
 done
-# Emoji (the model for models/latte-emoji, both styles): a vocabulary of the whole caption and question corpus
-# (2,188 words), 2000 understanding steps, then Couple generation. The VLM is frozen while generation trains, so its
-# answers are the same at any point of the generation stage. About 3 h 40 min of one core here.
+# Emoji, first round (the 28x28 pixel model shipped before issue 20, both styles): a vocabulary of the whole caption
+# and question corpus (2,188 words), 2000 understanding steps, then Couple generation. The VLM is frozen while
+# generation trains, so its answers are the same at any point of the generation stage. About 3 h 40 min of one core.
 if [[ ! -f runs/emoji/model.safetensors ]]; then
   resume=(); [[ -d runs/emoji/checkpoint ]] && resume=(--resume)
   "$LATTE" train --data emoji --preset small --vocab 2200 --understanding-steps 2000 --steps 12000 --batch 32 --lr 7e-4 \
     --ema 0.999 --seed 0 --checkpoint-every 250 --out runs/emoji "${resume[@]}"
 fi
-# The shipped models/latte-emoji is this run's step-11500 checkpoint (what --steps 11500 saves), exported in F16 with
-# `latte export --checkpoint` while the run trained on; its TRAINING.md has the commands.
+# The 28x28 model was this run's step-11500 checkpoint (what --steps 11500 saves), exported in F16 with `latte export
+# --checkpoint`; its rows (emoji-shipped-*.json) were measured on it then (`git show 44dbedd:models/latte-emoji/TRAINING.md`).
 for split in train held-out; do
   [[ -f "$R/emoji-vocab-$split.json" ]] || "$LATTE" eval emoji --model runs/emoji --split $split --generate 0 \
     --json "$R/emoji-vocab-$split.json" --tag "label=vocabulary 2,188 words, 2000 understanding steps"
 done
 
+# Emoji at 64x64 (issue 20; the shipped models/latte-emoji): a small DC-AE trained on both styles, then the model in
+# its latent space: 12,000 understanding steps (names), the Couple copy of the trained VLM, and 12,000 generation steps
+# with every group in every step, as three runs (a finished run keeps no checkpoint; the next starts from its EMA
+# weights with --init). models/latte-emoji/TRAINING.md says how the runs went. About 4 h (codec) and 5 h (model) of one core.
+EMOJI=(--data emoji --batch 32 --lr 7e-4 --ema 0.999 --checkpoint-every 250)
+emoji_train() {  # out, --init model or -, options...
+  local out="$1" init="$2"; shift 2
+  [[ -f "$out/model.safetensors" ]] && return
+  if [[ -d "$out/checkpoint" ]]; then "$LATTE" train "${EMOJI[@]}" --out "$out" --resume "$@"
+  elif [[ $init != - ]]; then "$LATTE" train "${EMOJI[@]}" --out "$out" --init "$init" "$@"
+  else "$LATTE" train "${EMOJI[@]}" --out "$out" "$@"; fi
+}
+codec_resume=(); [[ -f runs/codec-f8c16/state.json ]] && codec_resume=(--resume)
+[[ -f runs/codec-f8c16/report.json ]] || "$LATTE" train-codec --architecture dc-ae-f8c16-small --size 64 --steps 2500 --batch 32 \
+  --lr 1e-3 --seed 0 --out runs/codec-f8c16 "${codec_resume[@]}"
+emoji_train runs/emoji64 - --preset small --vocab 2200 --codec runs/codec-f8c16/codec --gen-image-size 64 \
+  --understanding-steps 12000 --steps 6000 --seed 0 --snapshot-every 2000
+emoji_train runs/emoji64-g2 runs/emoji64 --understanding-steps 0 --steps 2000 --seed 1
+emoji_train runs/emoji64-g3 runs/emoji64-g2 --understanding-steps 0 --steps 4000 --seed 2 --snapshot-every 2000
+[[ -f models/latte-emoji/model.safetensors ]] || "$LATTE" export --model runs/emoji64-g3 --out models/latte-emoji
+# codec-channels-step-300.json and codec-f8c16-curve.json measure snapshots of the codec runs with `latte eval codec`
+# (models/dc-ae-emoji-f8c16/TRAINING.md); the shipped codec:
+[[ -f "$R/codec-f8c16-shipped.json" ]] || "$LATTE" eval codec models/dc-ae-emoji-f8c16 --json "$R/codec-f8c16-shipped.json" \
+  --tag "label=models/dc-ae-emoji-f8c16 (step 2,500, shipped)" > /dev/null
+judged() {  # json name, model, label, extra eval options...
+  local json="$R/$1.json" model="$2" label="$3"; shift 3
+  [[ -f "$json" ]] || "$LATTE" eval emoji --model "$model" --split train --questions 0 --canvases 0 --generate 0 --judged 500 \
+    --json "$json" --tag "label=$label" "$@" > /dev/null
+}
+judged emoji64-judge-gen02000 runs/emoji64/snapshots/step-2000 "64x64, generation step 2,000" --judged 300
+judged emoji64-judge-gen06000 runs/emoji64 "64x64, generation step 6,000"
+judged emoji64-judge-gen08000 runs/emoji64-g2 "64x64, generation step 8,000"
+judged emoji64-judge-gen10000 runs/emoji64-g3/snapshots/step-2000 "64x64, generation step 10,000"
+for s in 3 6; do judged "emoji64-judge-gen12000-cfg$s" runs/emoji64-g3 "64x64, generation step 12,000, guidance $s" --cfg $s; done
+for sc in 20:4.5 20:6 20:9 40:3 40:6; do   # the guidance and step sweep, at generation step 8,000
+  judged "emoji64-judge-gen08000-s${sc%:*}-cfg${sc#*:}" runs/emoji64-g2 "64x64, generation step 8,000" --steps "${sc%:*}" --cfg "${sc#*:}"
+done
+
 mkdir -p "$R/grids"
 for split in train held-out; do
-  [[ -f "$R/emoji-shipped-$split.json" ]] || "$LATTE" eval emoji --model models/latte-emoji --split $split --generate $([[ $split == train ]] && echo 0 || echo 200) \
-    --grid "$R/grids/emoji-$split.png" --json "$R/emoji-shipped-$split.json" --tag "label=shipped model (generation step 11500)" > /dev/null
+  [[ -f "$R/emoji-64-$split.json" ]] || "$LATTE" eval emoji --model models/latte-emoji --split $split --questions 3000 \
+    --generate $([[ $split == train ]] && echo 0 || echo 200) --judged $([[ $split == train ]] && echo 500 || echo 0) \
+    --grid "$R/grids/emoji-$split.png" --json "$R/emoji-64-$split.json" --tag "label=shipped model, 64x64 (issue 20)" > /dev/null
 done
 [[ -f "$R/grids/fashion-latte-couple.png" ]] || "$LATTE" eval fashion --model runs/fashion-couple --samples 20 --grid "$R/grids/fashion-latte-couple.png" > /dev/null
 
