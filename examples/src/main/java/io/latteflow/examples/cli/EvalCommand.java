@@ -112,7 +112,7 @@ public final class EvalCommand implements Callable<Integer> {
         /** Refuses out-of-range values before any model is loaded. */
         void check() {
             String refused = RequestLimits.DEFAULTS.generationRefusal("eval", steps, cfg);       // issue 19: one cap everywhere
-            if (refused != null) throw new CliError((refused.startsWith("steps") ? "--steps: " : "--cfg: ") + refused);
+            if (refused != null) throw new CliError(ModelOptions.optionOf(refused) + ": " + refused);
         }
 
         int steps(LatteFlow flow) { return steps != null ? steps : flow.config().defaultSteps(); }

@@ -62,7 +62,7 @@ public final class ExportCommand implements Callable<Integer> {
         if (!Files.isDirectory(src)) throw new CliError("No model at '" + model + "': the directory does not exist");
         if (Files.exists(out.resolve("model.safetensors"))) throw new CliError("--out '" + out + "' already holds a model");
         String refused = RequestLimits.DEFAULTS.generationRefusal("export", steps, cfg);
-        if (refused != null) throw new CliError((refused.startsWith("steps") ? "--steps: " : "--cfg: ") + refused);
+        if (refused != null) throw new CliError(ModelOptions.optionOf(refused) + ": " + refused);
         String what = src.toString();
         try {
             Files.createDirectories(out);

@@ -68,7 +68,7 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // The core's limits and words (issue 17), checked before the model is loaded; the flag is named too.
         String why = RequestLimits.DEFAULTS.generationRefusal(prompt, steps, cfg);
-        if (why != null) throw bad((why.startsWith("steps") ? "--steps" : why.startsWith("guidance") ? "--cfg" : "--prompt") + ": " + why);
+        if (why != null) throw bad(ModelOptions.optionOf(why) + ": " + why);
         if (count < 1) throw bad("--count must be >= 1, got " + count);
         if (count > MAX_COUNT) {
             throw bad("--count " + count + " is more than " + MAX_COUNT + " images; draw them in several runs (--seed K+" + MAX_COUNT

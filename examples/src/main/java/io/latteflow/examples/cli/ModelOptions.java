@@ -81,6 +81,11 @@ public final class ModelOptions {
         }
     }
 
+    /** The option a refusal of {@code RequestLimits} is about, as the commands name it: --steps, --cfg or --prompt. */
+    static String optionOf(String refusal) {
+        return refusal.startsWith("steps") ? "--steps" : refusal.startsWith("guidance") ? "--cfg" : "--prompt";
+    }
+
     /** A relative model path that is not in the working directory is looked up under the repository root. */
     static Path resolve(Path p) {
         if (p.isAbsolute() || Files.exists(p)) return p;
