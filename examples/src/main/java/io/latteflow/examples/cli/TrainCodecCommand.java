@@ -113,7 +113,11 @@ public final class TrainCodecCommand implements Callable<Integer> {
             throw new CliError(e.getMessage(), e);
         }
         PrintWriter err = spec.commandLine().getErr();
-        new CodecTrainer(config, size, train, heldOut, options).run(out, err);
+        try {
+            new CodecTrainer(config, size, train, heldOut, options).run(out, err);
+        } catch (IllegalArgumentException e) {                // a resume with other settings than the run's
+            throw new CliError(e.getMessage(), e);
+        }
         err.flush();
         return 0;
     }

@@ -1,5 +1,6 @@
 package io.latteflow.model.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.latteflow.model.Images;
@@ -97,6 +98,32 @@ public final class CodecTrainer {
         return run(dir, log, options.steps());
     }
 
+    /**
+     * What decides the run's result besides the step, kept in {@code state.json}: the learning rate's schedule hangs
+     * on the step count, batches and mirrors on the seed. A resume with other settings would not end as the run it
+     * continues (as {@code latte train --resume} did with another image size, issue 20), so it is refused.
+     */
+    private ObjectNode settings() {
+        ObjectNode s = JSON.createObjectNode().put("image_size", size).put("steps", options.steps()).put("batch", options.batch())
+                .put("learning_rate", options.learningRate()).put("seed", options.seed()).put("training_images", train.length / (3 * size * size));
+        s.set("architecture", config.withScalingFactor(1).toDiffusers());
+        return s;
+    }
+
+    /** Refuses to resume with settings other than the run's; state files from before the settings were kept pass. */
+    private void requireSameSettings(Path dir, JsonNode saved) throws IOException {
+        if (saved == null) return;
+        JsonNode now = JSON.readTree(JSON.writeValueAsString(settings()));      // numbers typed as read back (7, not 7L)
+        List<String> differ = new java.util.ArrayList<>();
+        saved.fieldNames().forEachRemaining(k -> {
+            if (!saved.get(k).equals(now.get(k))) differ.add(k.equals("architecture") ? "another architecture" : k + " " + saved.get(k) + " (not " + now.get(k) + ")");
+        });
+        if (!differ.isEmpty()) {
+            throw new IllegalArgumentException("Cannot resume the codec run in " + dir + ": it was started with " + String.join(", ", differ)
+                    + "; resume it with its own settings, or start another run in another folder");
+        }
+    }
+
     /** As {@link #run(Path, PrintWriter)}, but returns null after the checkpoint at {@code stopAt} (a stop, for tests). */
     ObjectNode run(Path dir, PrintWriter log, int stopAt) throws IOException {
         Files.createDirectories(dir);
@@ -105,7 +132,9 @@ public final class CodecTrainer {
         int start;
         Adam adam;
         if (Files.isRegularFile(state)) {
-            start = JSON.readTree(state.toFile()).get("step").asInt();
+            JsonNode saved = JSON.readTree(state.toFile());
+            requireSameSettings(dir, saved.get("settings"));
+            start = saved.get("step").asInt();
             codec = DcAeCodec.load(codecDir, size);
             adam = new Adam(codec.weights(), options.learningRate());
             try (SafeTensors st = SafeTensors.open(dir.resolve("adam.safetensors"))) {
@@ -196,7 +225,7 @@ public final class CodecTrainer {
         SafeTensors.write(adamTmp, adam.moments(), DType.F32, Map.of());
         Files.move(adamTmp, dir.resolve("adam.safetensors"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Path stateTmp = dir.resolve("state.json.tmp");
-        Files.writeString(stateTmp, "{\"step\": " + step + "}\n");
+        Files.writeString(stateTmp, JSON.writeValueAsString(JSON.createObjectNode().put("step", step).set("settings", settings())) + "\n");
         Files.move(stateTmp, dir.resolve("state.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

@@ -57,6 +57,22 @@ class CodecTrainerTest {
     }
 
     @Test
+    void aResumeWithOtherSettingsThanTheRunsIsRefusedAndChangesNothing() throws Exception {
+        PrintWriter log = new PrintWriter(new StringWriter());
+        Path dir = tmp.resolve("run");
+        assertNull(trainer(6).run(dir, log, 3));
+        byte[] weights = Files.readAllBytes(dir.resolve("codec").resolve(DcAeCodec.DIFFUSERS_WEIGHTS));
+        String state = Files.readString(dir.resolve("state.json"));
+        CodecTrainer other = new CodecTrainer(tiny(), 16, shapes(24, 1), shapes(8, 2), new CodecTrainer.Options(8, 4, 3e-3, 9, 3));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> other.run(dir, log));
+        assertTrue(e.getMessage().contains("steps 6 (not 8)") && e.getMessage().contains("seed 7 (not 9)"), e.getMessage());
+        assertArrayEquals(weights, Files.readAllBytes(dir.resolve("codec").resolve(DcAeCodec.DIFFUSERS_WEIGHTS)));
+        assertEquals(state, Files.readString(dir.resolve("state.json")));
+        assertNotNull(trainer(6).run(dir, log), "the run's own settings still resume it");
+        assertEquals(6, losses(dir).size());
+    }
+
+    @Test
     void aRunStoppedAtACheckpointAndResumedEndsAsAnUnbrokenRun() throws Exception {
         PrintWriter log = new PrintWriter(new StringWriter());
         JsonNode unbroken = trainer(6).run(tmp.resolve("a"), log);
