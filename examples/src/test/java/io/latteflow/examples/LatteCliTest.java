@@ -56,12 +56,17 @@ class LatteCliTest {
         assertTrue(ImageIO.write(img, "png", file.toFile()));
     }
 
+    /** An untrained tiny model saved in {@code folder} (init seed 5). */
+    private static Path savedTiny(Path folder) throws Exception {
+        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
+            flow.save(folder);
+        }
+        return folder;
+    }
+
     @Test
     void exportWritesAnF16CopyThatLoadsAndRefusesToOverwrite() throws Exception {
-        Path src = dir.resolve("src");
-        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
-            flow.save(src);
-        }
+        Path src = savedTiny(dir.resolve("src"));
         Path notes = dir.resolve("train.json");
         Files.writeString(notes, "{}");
         Path out = dir.resolve("f16");
@@ -82,10 +87,7 @@ class LatteCliTest {
 
     @Test
     void exportWritesTheSamplingDefaultsItIsGivenAndKeepsTheRestOfTheConfig() throws Exception {
-        Path src = dir.resolve("src");
-        try (LatteFlow flow = LatteFlow.create(LatteConfig.tiny(), 5)) {
-            flow.save(src);
-        }
+        Path src = savedTiny(dir.resolve("src"));
         Path out = dir.resolve("tuned");
         Run r = latte("export", "--model", src.toString(), "--out", out.toString(), "--cfg", "6", "--steps", "25");
         assertEquals(0, r.exit(), r.err());
